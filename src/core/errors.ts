@@ -54,8 +54,9 @@ export class RemoteError extends BerthError {
 const STATUS_BY_SUFFIX: ReadonlyArray<readonly [RegExp, number]> = [
   [/NOT_FOUND$/, 404],
   [/^ERR_UNAUTHORIZED$/, 401],
-  [/^ERR_CONFLICT$|_EXISTS$|_IN_USE$/, 409],
-  [/^ERR_UNAVAILABLE$/, 503],
+  [/_CONFLICT$|_EXISTS$|_IN_USE$/, 409],
+  [/_UNAVAILABLE$|_BUSY$/, 503],
+  [/_NOT_SUBSCRIBED$/, 403],
   [/^ERR_INVALID|^ERR_BAD_|_INVALID$/, 400],
 ];
 
@@ -70,7 +71,7 @@ export function exitCodeFor(code: string): number {
   const status = httpStatusFor(code);
   if (status === 400) return 64; // EX_USAGE
   if (status === 404) return 66; // EX_NOINPUT
-  if (status === 401) return 77; // EX_NOPERM
+  if (status === 401 || status === 403) return 77; // EX_NOPERM
   if (status === 503) return 69; // EX_UNAVAILABLE
   if (status === 409) return 75; // EX_TEMPFAIL
   return 70; // EX_SOFTWARE

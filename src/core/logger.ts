@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, destination, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -7,7 +7,7 @@ export type { Logger };
  * from the CLI. `BERTH_LOG_LEVEL` sets the level (default `info`; tests use `silent`).
  */
 export function createLogger(name: string, level = process.env.BERTH_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ name, level, base: undefined }, pino.destination(2));
+  return pino({ name, level, base: undefined }, destination(2));
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

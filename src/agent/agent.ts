@@ -1,0 +1,329 @@
+/**
+ * The agent: subscribes to the master, launches and kills tasks through the containerizer, checkpoints
+ * every task and status update in its StateStore, and serves task output. Tasks run under supervisors
+ * that do not depend on this process, so an agent restart recovers them (`recover()`).
+ */
+import { constants as osConstants, hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import type { AgentEvent, OutputRecord } from '../api/agent.js';
+import { isTerminal, type FrameworkInfo, type TaskInfo, type TaskState, type TaskStatus } from '../api/mesos.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { describeError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import type { Resource } from '../core/resources.js';
+import type { ExitStatus } from '../runtime/index.js';
+import type { StateStore } from '../store/index.js';
+import type { Containerizer } from './containerizer.js';
+import { AgentTaskNotFoundError, SandboxRemovedError } from './errors.js';
+import { wantsSandboxRemoved } from './launch-spec.js';
+import type { MasterLink } from './master-link.js';
+import { followOutput } from './output.js';
+import { StatusUpdateManager } from './status-update-manager.js';
+import type { AgentTask } from './types.js';
+
+export interface AgentOptions {
+  store: StateStore;
+  link: MasterLink;
+  containerizer: Containerizer;
+  workDir: string;
+  resources: Resource[];
+  hostname?: string;
+  /** The agent's own HTTP API, when it has one (separate processes). */
+  address?: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** How long an `--rm` sandbox waits for a reader of its output before it is removed anyway. */
+  removeGraceMs?: number;
+}
+
+interface Runtime {
+  exited: Promise<void>;
+  markExited: () => void;
+  /** Output followers waiting for more output; woken when the task ends. */
+  wakers: Set<() => void>;
+  killRequested: boolean;
+  finalizing?: Promise<void>;
+}
+
+const ID_KEY = 'agent/id';
+const LAUNCH_WAIT_MS = 10_000;
+const TASKS = 'agent/tasks/';
+
+export class Agent {
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly tasks = new Map<string, AgentTask>();
+  private readonly runtimes = new Map<string, Runtime>();
+  private readonly launchWaiters = new Set<(taskId: string) => void>();
+  private readonly updates: StatusUpdateManager;
+  private agentId: string | undefined;
+  private streamId: string | undefined;
+  private stopping = false;
+  private reconnectDelay = 500;
+  private subscribed: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: AgentOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.updates = new StatusUpdateManager({
+      clock: this.clock,
+      tasks: this.tasks,
+      persist: (taskId) => this.persist(taskId),
+      send: (frameworkId, status) => this.sendUpdate(frameworkId, status),
+    });
+  }
+
+  get id(): string | undefined {
+    return this.agentId;
+  }
+
+  get sandboxRoot(): string {
+    return join(this.options.workDir, 'sandboxes');
+  }
+
+  /** Loads checkpointed tasks and finds out what became of the ones that were running. */
+  async recover(): Promise<void> {
+    this.agentId = (await this.options.store.get<string>(ID_KEY))?.value;
+    for (const entry of await this.options.store.list<AgentTask>(TASKS)) {
+      const task = structuredClone(entry.value) as AgentTask;
+      this.tasks.set(task.task.task_id.value, task);
+    }
+    for (const [id, task] of this.tasks) {
+      if (isTerminal(task.status.state)) continue;
+      const runtime = this.newRuntime(id);
+      const found = await this.options.containerizer.recover(id, task.sandbox);
+      if (found.state === 'running') void this.watch(id, task, runtime);
+      else if (found.state === 'exited') void this.finish(id, task, runtime, found.status);
+      else this.terminal(id, task, runtime, 'TASK_LOST', { message: `lost while the agent was down: ${found.message}`, reason: 'REASON_EXECUTOR_TERMINATED' });
+    }
+    this.logger.info({ tasks: this.tasks.size }, 'agent recovered');
+  }
+
+  async start(): Promise<void> {
+    this.subscribed = this.subscribe();
+    await this.subscribed;
+  }
+
+  /** Stops talking to the master. Running tasks keep running; a restarted agent recovers them. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.updates.stop();
+    this.options.link.close();
+    await this.options.store.apply([]);
+  }
+
+  private async subscribe(): Promise<void> {
+    const reports = [...this.tasks.values()].map((t) => ({ framework_id: { value: t.framework_id }, task: t.task, status: t.status }));
+    const { streamId } = await this.options.link.subscribe(
+      {
+        type: 'SUBSCRIBE',
+        subscribe: {
+          agent_info: {
+            ...(this.agentId ? { id: { value: this.agentId } } : {}),
+            hostname: this.options.hostname ?? osHostname(),
+            ...(this.options.address ? { address: this.options.address } : {}),
+            resources: this.options.resources,
+          },
+          tasks: reports,
+        },
+      },
+      { onEvent: (event) => this.handleEvent(event), onClose: (reason) => this.onStreamClosed(reason) },
+      { output: (taskId, opts) => this.output(taskId, opts) },
+    );
+    this.streamId = streamId;
+    this.reconnectDelay = 500;
+  }
+
+  private onStreamClosed(reason?: string): void {
+    this.streamId = undefined;
+    if (this.stopping) return;
+    this.logger.warn({ reason }, 'master stream closed; subscribing again');
+    const retry = (): void => {
+      if (this.stopping) return;
+      this.subscribe().catch((err: unknown) => {
+        this.logger.warn({ err: describeError(err) }, 'subscribing to the master failed');
+        this.reconnectDelay = Math.min(this.reconnectDelay * 2, 10_000);
+        this.clock.setTimeout(retry, this.reconnectDelay);
+      });
+    };
+    this.clock.setTimeout(retry, this.reconnectDelay);
+  }
+
+  private handleEvent(event: AgentEvent): void {
+    switch (event.type) {
+      case 'SUBSCRIBED': {
+        const id = event.subscribed.agent_id.value;
+        if (id !== this.agentId) void this.options.store.apply([{ op: 'put', key: ID_KEY, value: id }]);
+        this.agentId = id;
+        this.updates.resendAll();
+        return;
+      }
+      case 'LAUNCH':
+        return void this.launch(event.launch.framework_id.value, event.launch.framework_info, event.launch.task);
+      case 'KILL':
+        return void this.kill(event.kill.task_id.value, event.kill.grace_period_seconds ?? 10);
+      case 'ACKNOWLEDGED':
+        return this.updates.acknowledge(event.acknowledged.task_id.value, event.acknowledged.uuid);
+      case 'SHUTDOWN_FRAMEWORK':
+        for (const [id, task] of this.tasks) if (task.framework_id === event.shutdown_framework.framework_id.value) void this.kill(id, 0);
+        return;
+      case 'PING':
+        return;
+    }
+  }
+
+  private async launch(frameworkId: string, frameworkInfo: FrameworkInfo, info: TaskInfo): Promise<void> {
+    const id = info.task_id.value;
+    if (this.tasks.has(id)) return;
+    const now = this.clock.now();
+    const status: TaskStatus = { task_id: info.task_id, agent_id: info.agent_id, state: 'TASK_STAGING', source: 'SOURCE_AGENT', timestamp: now / 1000 };
+    const task: AgentTask = { framework_id: frameworkId, framework_info: frameworkInfo, task: info, sandbox: join(this.sandboxRoot, id), status, pending: [], removed: false, launched_at: now };
+    this.tasks.set(id, task);
+    const runtime = this.newRuntime(id);
+    for (const waiter of [...this.launchWaiters]) waiter(id);
+    this.update(id, 'TASK_STARTING');
+    try {
+      await this.options.containerizer.launch(info, task.sandbox);
+    } catch (err) {
+      this.logger.warn({ err, task: id }, 'launch failed');
+      this.terminal(id, task, runtime, 'TASK_FAILED', { message: describeError(err), reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
+      void this.finalize(id, task, runtime);
+      return;
+    }
+    this.update(id, 'TASK_RUNNING');
+    if (runtime.killRequested) void this.options.containerizer.kill(id, task.sandbox, 'SIGKILL');
+    await this.watch(id, task, runtime);
+  }
+
+  private async watch(id: string, task: AgentTask, runtime: Runtime): Promise<void> {
+    let status: ExitStatus;
+    try {
+      status = await this.options.containerizer.wait(id, task.sandbox);
+    } catch (err) {
+      status = { exitCode: null, signal: null, finishedAt: this.clock.now(), message: describeError(err) };
+    }
+    await this.finish(id, task, runtime, status);
+  }
+
+  private async finish(id: string, task: AgentTask, runtime: Runtime, exit: ExitStatus): Promise<void> {
+    await this.options.containerizer.cleanup(id, task.sandbox);
+    const killed = runtime.killRequested;
+    const state: TaskState = killed ? 'TASK_KILLED' : exit.exitCode === 0 ? 'TASK_FINISHED' : 'TASK_FAILED';
+    const message = exit.message ?? (exit.signal ? `killed by ${exit.signal}` : `exited with status ${exit.exitCode}`);
+    const code = exitCodeOf(exit);
+    this.terminal(id, task, runtime, state, { message, ...(code !== undefined ? { exit_code: code } : {}) });
+    if (wantsSandboxRemoved(task.task)) {
+      this.clock.setTimeout(() => void this.finalize(id, task, runtime), this.options.removeGraceMs ?? 5000);
+    }
+  }
+
+  private terminal(id: string, task: AgentTask, runtime: Runtime, state: TaskState, extra: Partial<TaskStatus>): void {
+    this.update(id, state, extra);
+    runtime.markExited();
+    this.logger.info({ task: id, state, exit: extra.exit_code }, 'task ended');
+  }
+
+  /** For `--rm` tasks: remove the sandbox once, after the task ended. */
+  private finalize(id: string, task: AgentTask, runtime: Runtime): Promise<void> {
+    if (!wantsSandboxRemoved(task.task)) return Promise.resolve();
+    runtime.finalizing ??= this.options.containerizer.remove(id, task.sandbox).then(() => {
+      task.removed = true;
+      this.persist(id);
+    });
+    return runtime.finalizing;
+  }
+
+  private async kill(id: string, graceSeconds: number): Promise<void> {
+    const task = this.tasks.get(id);
+    const runtime = this.runtimes.get(id);
+    if (!task || !runtime || isTerminal(task.status.state)) return;
+    runtime.killRequested = true;
+    if (task.status.state !== 'TASK_RUNNING') return;
+    await this.options.containerizer.kill(id, task.sandbox, graceSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
+    if (graceSeconds <= 0) return;
+    const timer = this.clock.setTimeout(() => void this.options.containerizer.kill(id, task.sandbox, 'SIGKILL'), graceSeconds * 1000);
+    void runtime.exited.then(() => this.clock.clearTimeout(timer));
+  }
+
+  /** The task's output; with `follow`, until the task has ended. The last record is the final status. */
+  async *output(taskId: string, options: { follow: boolean; signal?: AbortSignal }): AsyncGenerator<OutputRecord> {
+    const task = this.tasks.get(taskId) ?? (await this.waitForLaunch(taskId, LAUNCH_WAIT_MS));
+    const runtime = this.runtimes.get(taskId);
+    if (!task) throw new AgentTaskNotFoundError(taskId);
+    if (task.removed) throw new SandboxRemovedError(taskId);
+    const ended = (): boolean => isTerminal(task.status.state);
+    const changed = (ms: number): Promise<void> =>
+      new Promise((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          runtime?.wakers.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, ms);
+        runtime?.wakers.add(wake);
+      });
+    for await (const chunk of followOutput({ sandbox: task.sandbox, follow: options.follow, signal: options.signal, ended, changed })) {
+      yield { type: 'OUTPUT', stream: chunk.stream, data: chunk.data.toString('base64') };
+    }
+    if (!ended()) return;
+    if (runtime) await this.finalize(taskId, task, runtime);
+    yield { type: 'EXITED', status: { ...task.status, uuid: undefined } };
+  }
+
+  /** The master may ask for a task's output while its LAUNCH is still on the way here. */
+  private waitForLaunch(taskId: string, ms: number): Promise<AgentTask | undefined> {
+    return new Promise((resolve) => {
+      const waiter = (id: string): void => {
+        if (id !== taskId) return;
+        clearTimeout(timer);
+        this.launchWaiters.delete(waiter);
+        resolve(this.tasks.get(taskId));
+      };
+      const timer = setTimeout(() => {
+        this.launchWaiters.delete(waiter);
+        resolve(undefined);
+      }, ms);
+      this.launchWaiters.add(waiter);
+    });
+  }
+
+  private newRuntime(id: string): Runtime {
+    let resolveExited!: () => void;
+    const exited = new Promise<void>((resolve) => (resolveExited = resolve));
+    const wakers = new Set<() => void>();
+    const markExited = (): void => {
+      resolveExited();
+      for (const wake of [...wakers]) wake();
+    };
+    const runtime: Runtime = { exited, markExited, wakers, killRequested: false };
+    this.runtimes.set(id, runtime);
+    return runtime;
+  }
+
+  private update(id: string, state: TaskState, extra: Partial<TaskStatus> = {}): void {
+    const task = this.tasks.get(id);
+    if (!task) return;
+    this.updates.enqueue(id, { task_id: task.task.task_id, agent_id: task.task.agent_id, state, source: 'SOURCE_AGENT', timestamp: this.clock.now() / 1000, ...extra });
+  }
+
+  private sendUpdate(frameworkId: string, status: TaskStatus): void {
+    const streamId = this.streamId;
+    if (!streamId || !this.agentId) return;
+    this.options.link
+      .call(streamId, { type: 'UPDATE', agent_id: { value: this.agentId }, update: { framework_id: { value: frameworkId }, status } })
+      .catch((err: unknown) => this.logger.warn({ err: describeError(err) }, 'sending a status update failed; it will be retried'));
+  }
+
+  private persist(taskId: string): void {
+    const task = this.tasks.get(taskId);
+    if (!task) return;
+    this.options.store.apply([{ op: 'put', key: TASKS + taskId, value: task }]).catch((err: unknown) => this.logger.error({ err, task: taskId }, 'checkpoint failed'));
+  }
+}
+
+/** The exit code as a shell reports it: the process's own, or 128 + N when signal N ended it. */
+function exitCodeOf(exit: ExitStatus): number | undefined {
+  if (exit.exitCode !== null) return exit.exitCode;
+  const signal = exit.signal ? osConstants.signals[exit.signal as keyof typeof osConstants.signals] : undefined;
+  return signal !== undefined ? 128 + signal : undefined;
+}

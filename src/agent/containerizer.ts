@@ -1,0 +1,74 @@
+/**
+ * The containerizer: the provisioner (image → overlay rootfs: the image's cached layers as read-only
+ * lower dirs, shared by all tasks, and a writable upper dir per task) plus a launcher (runc or process).
+ * A task's sandbox holds its logs (`stdout`, `stderr`), its upper dir and its rootfs mount point.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TaskInfo } from '../api/mesos.js';
+import type { Logger } from '../core/logger.js';
+import type { ImageStore } from '../image/index.js';
+import { mountOverlay, unmountOverlay, type ExitStatus, type Launcher, type RecoverResult } from '../runtime/index.js';
+import { computeLaunchSpec, type ImageDefaults } from './launch-spec.js';
+
+export interface ContainerizerOptions {
+  images: ImageStore;
+  launcher: Launcher;
+  logger: Logger;
+}
+
+export class Containerizer {
+  constructor(private readonly options: ContainerizerOptions) {}
+
+  get kind(): Launcher['kind'] {
+    return this.options.launcher.kind;
+  }
+
+  /** Provisions the rootfs and starts the task. Throws a BerthError (image not found, launch failed …). */
+  async launch(task: TaskInfo, sandbox: string): Promise<void> {
+    await mkdir(sandbox, { recursive: true, mode: 0o750 });
+    const imageName = task.container?.mesos?.image?.docker.name;
+    let defaults: ImageDefaults | undefined;
+    let rootfs: string | undefined;
+    if (imageName) {
+      const image = await this.options.images.resolve(imageName);
+      defaults = image.config;
+      if (this.options.launcher.kind === 'runc') {
+        const lowerDirs = await this.options.images.prepareLayers(image);
+        rootfs = join(sandbox, 'rootfs');
+        await mountOverlay({ lowerDirs, upperDir: join(sandbox, 'upper'), workDir: join(sandbox, 'work'), target: rootfs });
+      }
+    }
+    const spec = computeLaunchSpec(task, defaults, sandbox, rootfs);
+    try {
+      await this.options.launcher.launch(spec);
+    } catch (err) {
+      if (rootfs) await unmountOverlay(rootfs).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  wait(taskId: string, sandbox: string): Promise<ExitStatus> {
+    return this.options.launcher.wait(taskId, sandbox);
+  }
+
+  kill(taskId: string, sandbox: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    return this.options.launcher.kill(taskId, sandbox, signal);
+  }
+
+  recover(taskId: string, sandbox: string): Promise<RecoverResult> {
+    return this.options.launcher.recover(taskId, sandbox);
+  }
+
+  /** After the task ended: release the runtime's state and the rootfs mount. The upper dir and logs stay. */
+  async cleanup(taskId: string, sandbox: string): Promise<void> {
+    await this.options.launcher.destroy(taskId, sandbox).catch((err: unknown) => this.options.logger.warn({ err, task: taskId }, 'runtime cleanup failed'));
+    await unmountOverlay(join(sandbox, 'rootfs')).catch((err: unknown) => this.options.logger.warn({ err, task: taskId }, 'unmount failed'));
+  }
+
+  /** Removes the whole sandbox, logs and writable layer included. */
+  async remove(taskId: string, sandbox: string): Promise<void> {
+    await this.cleanup(taskId, sandbox);
+    await rm(sandbox, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,16 @@
+import type { FrameworkInfo, TaskInfo, TaskStatus } from '../api/mesos.js';
+
+/** What the agent checkpoints of each task under `agent/tasks/<id>`, so that it survives a restart. */
+export interface AgentTask {
+  framework_id: string;
+  framework_info: FrameworkInfo;
+  task: TaskInfo;
+  sandbox: string;
+  /** The latest status, acknowledged or not. */
+  status: TaskStatus;
+  /** Status updates not yet acknowledged by the framework, oldest first. */
+  pending: TaskStatus[];
+  /** The sandbox was removed after the task ended (`--rm`). */
+  removed: boolean;
+  launched_at: number;
+}

@@ -1,0 +1,31 @@
+/**
+ * The agent protocol: agent-initiated, so agents work behind NAT. The agent SUBSCRIBEs to the master
+ * (`POST /api/v1/agent`) and receives a RecordIO stream of events; it posts UPDATE and HEARTBEAT calls
+ * with the `Berth-Agent-Stream-Id` header it got. Re-subscribing reports the tasks it still runs.
+ */
+import type { AgentInfo, FrameworkInfo, Id, TaskInfo, TaskStatus } from './mesos.js';
+
+export interface AgentTaskReport {
+  framework_id: Id;
+  task: TaskInfo;
+  /** The latest status the agent knows, acknowledged or not. */
+  status: TaskStatus;
+}
+
+export type AgentCall =
+  | { type: 'SUBSCRIBE'; subscribe: { agent_info: AgentInfo; tasks: AgentTaskReport[] } }
+  | { type: 'UPDATE'; agent_id: Id; update: { framework_id: Id; status: TaskStatus } }
+  | { type: 'HEARTBEAT'; agent_id: Id };
+
+export type AgentEvent =
+  | { type: 'SUBSCRIBED'; subscribed: { agent_id: Id; heartbeat_interval_seconds: number } }
+  | { type: 'LAUNCH'; launch: { framework_id: Id; framework_info: FrameworkInfo; task: TaskInfo } }
+  | { type: 'KILL'; kill: { framework_id: Id; task_id: Id; grace_period_seconds?: number } }
+  | { type: 'ACKNOWLEDGED'; acknowledged: { task_id: Id; uuid: string } }
+  | { type: 'SHUTDOWN_FRAMEWORK'; shutdown_framework: { framework_id: Id } }
+  | { type: 'PING' };
+
+/** A record of `GET /api/v1/tasks/{id}/output`: a piece of output, or the end of the task. */
+export type OutputRecord =
+  | { type: 'OUTPUT'; stream: 'stdout' | 'stderr'; data: string /* base64 */ }
+  | { type: 'EXITED'; status: TaskStatus };

@@ -1,0 +1,35 @@
+/** The operator API's views: what `GET /api/v1/agents`, `/tasks` and `/state` return. */
+import type { Resource } from '../core/resources.js';
+import type { TaskState } from './mesos.js';
+
+export interface AgentView {
+  id: string;
+  hostname: string;
+  address: string | null;
+  state: 'ACTIVE' | 'DISCONNECTED' | 'UNREACHABLE';
+  resources: Resource[];
+  used: Resource[];
+  registered_at: number;
+}
+
+export interface TaskView {
+  id: string;
+  name: string;
+  framework_id: string;
+  agent_id: string;
+  image: string | null;
+  command: string[];
+  state: TaskState;
+  exit_code: number | null;
+  message: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface FrameworkView {
+  id: string;
+  name: string;
+  roles: string[];
+  active: boolean;
+  registered_at: number;
+}

@@ -1,0 +1,53 @@
+/** The `berth` command line. Each command lives in its own file under `commands/`. */
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { describeError, exitCodeFor, isBerthError } from '../core/errors.js';
+import { registerImageCommands } from './commands/image.js';
+import { registerKill } from './commands/kill.js';
+import { registerLogs } from './commands/logs.js';
+import { registerNodes } from './commands/nodes.js';
+import { registerPs } from './commands/ps.js';
+import { registerRun } from './commands/run.js';
+import { registerUp } from './commands/up.js';
+import { exit } from './context.js';
+
+const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('berth')
+    .description('berth: images, a resource manager and frameworks for running containers on your machines')
+    .version(pkg.version, '-v, --version')
+    .enablePositionalOptions()
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Quick start:
+  berth up --demo                              start a single-node cluster and run a demo container
+  berth image import ./rootfs busybox:latest   make an image from a directory or a tar
+  berth run --rm busybox echo hello            run a container and stream its output
+  berth ps -a                                  list tasks`,
+  );
+  registerUp(program);
+  registerNodes(program);
+  registerImageCommands(program);
+  registerRun(program);
+  registerPs(program);
+  registerLogs(program);
+  registerKill(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return exit.code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 64;
+    if (process.env.BERTH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`berth: ${describeError(err)}\n`);
+    return isBerthError(err) ? exitCodeFor(err.code) : 70;
+  }
+}

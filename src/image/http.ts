@@ -1,0 +1,47 @@
+/**
+ * The image store's HTTP face on the master's listener in `berth up`: list images, and import a root
+ * file system sent as a tar body (`berth image import`). The upload is spooled to the store's ingest dir
+ * and imported from there, so a broken upload leaves no image and no stray files.
+ */
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyInstance } from 'fastify';
+import { InvalidArgumentError } from '../core/errors.js';
+import { randomName } from './fs-util.js';
+import type { ImageStore } from './image-store.js';
+
+export function registerImageRoutes(app: FastifyInstance, images: ImageStore): void {
+  for (const type of ['application/x-tar', 'application/gzip', 'application/octet-stream']) {
+    app.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
+  }
+
+  app.get('/api/v1/images', async () => ({ images: await images.list() }));
+
+  app.get<{ Params: { ref: string } }>('/api/v1/images/:ref', async (req) =>
+    images.resolve(decodeURIComponent(req.params.ref)),
+  );
+
+  app.post<{ Querystring: { reference?: string } }>('/api/v1/images/import', async (req, reply) => {
+    const reference = req.query.reference;
+    if (!reference)
+      throw new InvalidArgumentError(
+        'the "reference" query parameter is required, e.g. ?reference=busybox:latest',
+      );
+    const body = req.body as Readable | undefined;
+    if (!body || typeof body.pipe !== 'function')
+      throw new InvalidArgumentError(
+        'send the root file system as a tar body (Content-Type: application/x-tar)',
+      );
+    const spool = join(images.root, 'ingest', `upload-${randomName()}.tar`);
+    try {
+      await pipeline(body, createWriteStream(spool, { mode: 0o600 }));
+      const image = await images.importRootfs(spool, reference);
+      return reply.status(201).send(image);
+    } finally {
+      await rm(spool, { force: true });
+    }
+  });
+}

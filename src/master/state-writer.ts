@@ -1,0 +1,90 @@
+/**
+ * The master's persistence: frameworks, agents and tasks under `master/` in the StateStore. Writes are
+ * queued in order and never block the caller; `flush()` waits for them. Only the newest completed tasks
+ * are kept (`MAX_COMPLETED_TASKS`), so history does not grow without bound.
+ */
+import { isTerminal } from '../api/mesos.js';
+import type { Logger } from '../core/logger.js';
+import type { StateStore, StoreOp } from '../store/index.js';
+import type { AgentRecord, FrameworkRecord, TaskRecord } from './types.js';
+
+export const MAX_COMPLETED_TASKS = 1000;
+
+const FRAMEWORKS = 'master/frameworks/';
+const AGENTS = 'master/agents/';
+const TASKS = 'master/tasks/';
+
+export class MasterStateWriter {
+  private queue: StoreOp[] = [];
+  private writing: Promise<void> = Promise.resolve();
+  private scheduled = false;
+  private readonly completed: string[] = [];
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly logger: Logger,
+  ) {}
+
+  async load(): Promise<{ frameworks: FrameworkRecord[]; agents: AgentRecord[]; tasks: TaskRecord[] }> {
+    const [frameworks, agents, tasks] = await Promise.all([
+      this.store.list<FrameworkRecord>(FRAMEWORKS),
+      this.store.list<AgentRecord>(AGENTS),
+      this.store.list<TaskRecord>(TASKS),
+    ]);
+    const taskRecords = tasks.map((e) => structuredClone(e.value) as TaskRecord);
+    for (const t of [...taskRecords].sort((a, b) => a.updated_at - b.updated_at)) if (isTerminal(t.status.state)) this.completed.push(t.id);
+    return {
+      frameworks: frameworks.map((e) => structuredClone(e.value) as FrameworkRecord),
+      agents: agents.map((e) => structuredClone(e.value) as AgentRecord),
+      tasks: taskRecords,
+    };
+  }
+
+  putFramework(record: FrameworkRecord): void {
+    this.enqueue({ op: 'put', key: FRAMEWORKS + record.id, value: record });
+  }
+
+  deleteFramework(id: string): void {
+    this.enqueue({ op: 'delete', key: FRAMEWORKS + id });
+  }
+
+  putAgent(record: AgentRecord): void {
+    this.enqueue({ op: 'put', key: AGENTS + record.id, value: record });
+  }
+
+  putTask(record: TaskRecord): void {
+    this.enqueue({ op: 'put', key: TASKS + record.id, value: record });
+    if (!isTerminal(record.status.state) || this.completed.includes(record.id)) return;
+    this.completed.push(record.id);
+    while (this.completed.length > MAX_COMPLETED_TASKS) this.enqueue({ op: 'delete', key: TASKS + this.completed.shift()! });
+  }
+
+  /** Resolves once everything queued so far is written. */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.scheduled) {
+      this.write();
+      await this.writing;
+    }
+    await this.writing;
+  }
+
+  private enqueue(op: StoreOp): void {
+    this.queue.push(op);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => this.write());
+  }
+
+  private write(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.writing = this.writing
+      .then(() => this.store.apply(batch))
+      .then(
+        () => undefined,
+        (err: unknown) => this.logger.error({ err }, 'master state write failed'),
+      );
+  }
+}

@@ -1,0 +1,28 @@
+import type { TaskInfo } from '../api/mesos.js';
+import { NAME_PATTERN } from '../core/ids.js';
+import { addResources, containsResources, type Resource } from '../core/resources.js';
+
+/**
+ * Checks LAUNCH operations against the offered resources. Returns the first problem as one line, or
+ * undefined when every task may launch.
+ */
+export function validateLaunch(
+  tasks: readonly TaskInfo[],
+  offered: readonly Resource[],
+  agentId: string | undefined,
+  taskExists: (id: string) => boolean,
+): string | undefined {
+  const ids = new Set<string>();
+  let needed: Resource[] = [];
+  for (const task of tasks) {
+    const id = task.task_id.value;
+    if (!NAME_PATTERN.test(id)) return `task id "${id}" is not valid: use letters, digits, "_", "." and "-"`;
+    if (ids.has(id) || taskExists(id)) return `task id "${id}" is already in use`;
+    ids.add(id);
+    if (task.agent_id.value !== agentId) return `task "${id}" names agent "${task.agent_id.value}", but the offer is for "${agentId}"`;
+    if (task.resources.length === 0) return `task "${id}" asks for no resources`;
+    needed = addResources(needed, task.resources as Resource[]);
+  }
+  if (!containsResources(offered, needed)) return 'the tasks need more resources than the offers hold';
+  return undefined;
+}

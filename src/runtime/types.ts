@@ -1,0 +1,54 @@
+import type { Logger } from '../core/logger.js';
+
+export interface LaunchSpec {
+  /** Task id: container id and (for runc) hostname; `[a-zA-Z0-9_.-]`. */
+  id: string;
+  /** Existing dir owned by this task: logs `stdout` and `stderr` go here; private files in `.runtime/`. */
+  sandbox: string;
+  /** argv, already combined from entrypoint/cmd by the caller. */
+  args: string[];
+  env: Record<string, string>;
+  /** Inside the container (runc) or relative to the sandbox (process); default "/" (runc) or the sandbox. */
+  cwd?: string;
+  user?: { uid: number; gid: number };
+  /** runc only: path of the already mounted rootfs (overlay) to use. */
+  rootfs?: string;
+  resources: { cpus: number; memMiB: number };
+}
+
+/**
+ * How a task ended. A supervisor sees a shell status, so a status above 128 whose low bits name a signal
+ * is reported as that signal (`exitCode: null, signal: 'SIGTERM'`) — as a shell, Docker and Mesos do. A
+ * task that really called `exit(143)` is therefore reported as killed by SIGTERM.
+ */
+export type ExitStatus = {
+  exitCode: number | null;
+  signal: string | null;
+  finishedAt: number;
+  message?: string;
+};
+
+export type RecoverResult =
+  | { state: 'running'; pid: number }
+  | { state: 'exited'; status: ExitStatus }
+  | { state: 'lost'; message: string };
+
+export interface Launcher {
+  readonly kind: 'runc' | 'process';
+  /** Resolves once the task's process is started (for runc: after the container is created and started). */
+  launch(spec: LaunchSpec): Promise<{ pid: number }>;
+  /** Resolves when the task has exited; works after an agent restart too. */
+  wait(id: string, sandbox: string): Promise<ExitStatus>;
+  /** No error if the task is already gone. */
+  kill(id: string, sandbox: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** After an agent restart: is the task still running, already exited (with its status), or lost? */
+  recover(id: string, sandbox: string): Promise<RecoverResult>;
+  /** After exit: delete runtime state (runc delete, cgroup, `.runtime/`); keeps the logs. */
+  destroy(id: string, sandbox: string): Promise<void>;
+}
+
+export interface LauncherOptions {
+  /** runc's `--root`: where runc keeps container state. Unused by the process launcher. */
+  stateRoot: string;
+  logger?: Logger;
+}

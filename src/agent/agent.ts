@@ -302,7 +302,8 @@ export class Agent {
 
   private update(id: string, state: TaskState, extra: Partial<TaskStatus> = {}): void {
     const task = this.tasks.get(id);
-    if (!task) return;
+    // A stopped agent records nothing more: the next one recovers what happened from the supervisors.
+    if (!task || this.stopping) return;
     this.updates.enqueue(id, { task_id: task.task.task_id, agent_id: task.task.agent_id, state, source: 'SOURCE_AGENT', timestamp: this.clock.now() / 1000, ...extra });
   }
 
@@ -316,7 +317,7 @@ export class Agent {
 
   private persist(taskId: string): void {
     const task = this.tasks.get(taskId);
-    if (!task) return;
+    if (!task || this.stopping) return;
     this.options.store.apply([{ op: 'put', key: TASKS + taskId, value: task }]).catch((err: unknown) => this.logger.error({ err, task: taskId }, 'checkpoint failed'));
   }
 }

@@ -81,8 +81,12 @@ export function isBerthError(err: unknown): err is BerthError {
   return err instanceof BerthError;
 }
 
-/** One line for a human: the message, plus the cause's message when it adds something. */
+/**
+ * One line for a human. A BerthError's message is written for users and stands alone; for other errors
+ * the cause's message is added when it says something more.
+ */
 export function describeError(err: unknown): string {
+  if (err instanceof BerthError) return err.message;
   if (err instanceof Error) {
     const cause = err.cause instanceof Error ? err.cause.message : undefined;
     return cause && !err.message.includes(cause) ? `${err.message}: ${cause}` : err.message;

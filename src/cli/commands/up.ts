@@ -46,6 +46,8 @@ export function registerUp(program: Command): void {
       await waitForSignal();
       print('stopping berth');
       await node.stop();
+      // Task supervisors are watched with timers; they belong to the tasks, which go on without us.
+      process.exit(0);
     });
 }
 

@@ -1,0 +1,106 @@
+/**
+ * Starts a real `berth up` (the built CLI, as a user would run it) on a temp data dir and a free port,
+ * and runs CLI commands against it.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createBusyboxRootfs } from '../../src/cli/busybox-rootfs.js';
+
+export const BERTH = resolve(import.meta.dirname, '../../../bin/berth.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function canUseRunc(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root for runc and overlayfs';
+  if (spawnSync('runc', ['--version']).status !== 0) return 'needs runc (apt-get install runc)';
+  return undefined;
+}
+
+export class Cluster {
+  private child: ChildProcess | undefined;
+  url = '';
+  output = '';
+
+  constructor(
+    readonly home: string,
+    private readonly args: string[] = [],
+  ) {}
+
+  static async start(args: string[] = []): Promise<Cluster> {
+    const cluster = new Cluster(mkdtempSync(join(tmpdir(), 'berth-it-')), args);
+    await cluster.up();
+    return cluster;
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, BERTH_HOME: this.home, BERTH_MASTER: this.url, BERTH_LOG_LEVEL: 'warn' };
+  }
+
+  async up(): Promise<void> {
+    const child = spawn(process.execPath, [BERTH, 'up', '--port', '0', ...this.args], { env: { ...process.env, BERTH_HOME: this.home, BERTH_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.output = '';
+    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const match = /API on (http:\/\/\S+)/.exec(this.output);
+      if (match) {
+        this.url = match[1]!;
+        return;
+      }
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`berth up did not start:\n${this.output}`);
+  }
+
+  /** SIGTERM, as an operator's Ctrl-C would; resolves with the exit code. */
+  async down(): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
+  /** Runs `berth ARGS` against this cluster. */
+  cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    return runCli(args, { ...this.env, ...env });
+  }
+
+  async importBusybox(ref = 'busybox:latest'): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-busybox-'));
+    try {
+      createBusyboxRootfs(dir);
+      const r = await this.cli(['image', 'import', dir, ref]);
+      if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await this.down();
+    // Tasks may still hold overlay mounts under the data dir: unmount them before removing it.
+    spawnSync('sh', ['-c', `grep -o ' ${this.home}[^ ]*' /proc/mounts | xargs -r -n1 umount -l`]);
+    rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [BERTH, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+  });
+}

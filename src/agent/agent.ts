@@ -6,7 +6,13 @@
 import { constants as osConstants, hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { AgentEvent, OutputRecord } from '../api/agent.js';
-import { isTerminal, type FrameworkInfo, type TaskInfo, type TaskState, type TaskStatus } from '../api/mesos.js';
+import {
+  isTerminal,
+  type FrameworkInfo,
+  type TaskInfo,
+  type TaskState,
+  type TaskStatus,
+} from '../api/mesos.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -94,7 +100,11 @@ export class Agent {
       const found = await this.options.containerizer.recover(id, task.sandbox);
       if (found.state === 'running') void this.watch(id, task, runtime);
       else if (found.state === 'exited') void this.finish(id, task, runtime, found.status);
-      else this.terminal(id, task, runtime, 'TASK_LOST', { message: `lost while the agent was down: ${found.message}`, reason: 'REASON_EXECUTOR_TERMINATED' });
+      else
+        this.terminal(id, task, runtime, 'TASK_LOST', {
+          message: `lost while the agent was down: ${found.message}`,
+          reason: 'REASON_EXECUTOR_TERMINATED',
+        });
     }
     this.logger.info({ tasks: this.tasks.size }, 'agent recovered');
   }
@@ -113,7 +123,11 @@ export class Agent {
   }
 
   private async subscribe(): Promise<void> {
-    const reports = [...this.tasks.values()].map((t) => ({ framework_id: { value: t.framework_id }, task: t.task, status: t.status }));
+    const reports = [...this.tasks.values()].map((t) => ({
+      framework_id: { value: t.framework_id },
+      task: t.task,
+      status: t.status,
+    }));
     const { streamId } = await this.options.link.subscribe(
       {
         type: 'SUBSCRIBE',
@@ -159,13 +173,18 @@ export class Agent {
         return;
       }
       case 'LAUNCH':
-        return void this.launch(event.launch.framework_id.value, event.launch.framework_info, event.launch.task);
+        return void this.launch(
+          event.launch.framework_id.value,
+          event.launch.framework_info,
+          event.launch.task,
+        );
       case 'KILL':
         return void this.kill(event.kill.task_id.value, event.kill.grace_period_seconds ?? 10);
       case 'ACKNOWLEDGED':
         return this.updates.acknowledge(event.acknowledged.task_id.value, event.acknowledged.uuid);
       case 'SHUTDOWN_FRAMEWORK':
-        for (const [id, task] of this.tasks) if (task.framework_id === event.shutdown_framework.framework_id.value) void this.kill(id, 0);
+        for (const [id, task] of this.tasks)
+          if (task.framework_id === event.shutdown_framework.framework_id.value) void this.kill(id, 0);
         return;
       case 'PING':
         return;
@@ -176,8 +195,23 @@ export class Agent {
     const id = info.task_id.value;
     if (this.tasks.has(id)) return;
     const now = this.clock.now();
-    const status: TaskStatus = { task_id: info.task_id, agent_id: info.agent_id, state: 'TASK_STAGING', source: 'SOURCE_AGENT', timestamp: now / 1000 };
-    const task: AgentTask = { framework_id: frameworkId, framework_info: frameworkInfo, task: info, sandbox: join(this.sandboxRoot, id), status, pending: [], removed: false, launched_at: now };
+    const status: TaskStatus = {
+      task_id: info.task_id,
+      agent_id: info.agent_id,
+      state: 'TASK_STAGING',
+      source: 'SOURCE_AGENT',
+      timestamp: now / 1000,
+    };
+    const task: AgentTask = {
+      framework_id: frameworkId,
+      framework_info: frameworkInfo,
+      task: info,
+      sandbox: join(this.sandboxRoot, id),
+      status,
+      pending: [],
+      removed: false,
+      launched_at: now,
+    };
     this.tasks.set(id, task);
     const runtime = this.newRuntime(id);
     for (const waiter of [...this.launchWaiters]) waiter(id);
@@ -186,7 +220,10 @@ export class Agent {
       await this.options.containerizer.launch(info, task.sandbox);
     } catch (err) {
       this.logger.warn({ err, task: id }, 'launch failed');
-      this.terminal(id, task, runtime, 'TASK_FAILED', { message: describeError(err), reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
+      this.terminal(id, task, runtime, 'TASK_FAILED', {
+        message: describeError(err),
+        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+      });
       void this.finalize(id, task, runtime);
       return;
     }
@@ -209,7 +246,8 @@ export class Agent {
     await this.options.containerizer.cleanup(id, task.sandbox);
     const killed = runtime.killRequested;
     const state: TaskState = killed ? 'TASK_KILLED' : exit.exitCode === 0 ? 'TASK_FINISHED' : 'TASK_FAILED';
-    const message = exit.message ?? (exit.signal ? `killed by ${exit.signal}` : `exited with status ${exit.exitCode}`);
+    const message =
+      exit.message ?? (exit.signal ? `killed by ${exit.signal}` : `exited with status ${exit.exitCode}`);
     const code = exitCodeOf(exit);
     this.terminal(id, task, runtime, state, { message, ...(code !== undefined ? { exit_code: code } : {}) });
     if (wantsSandboxRemoved(task.task)) {
@@ -217,7 +255,13 @@ export class Agent {
     }
   }
 
-  private terminal(id: string, task: AgentTask, runtime: Runtime, state: TaskState, extra: Partial<TaskStatus>): void {
+  private terminal(
+    id: string,
+    task: AgentTask,
+    runtime: Runtime,
+    state: TaskState,
+    extra: Partial<TaskStatus>,
+  ): void {
     this.update(id, state, extra);
     runtime.markExited();
     this.logger.info({ task: id, state, exit: extra.exit_code }, 'task ended');
@@ -241,12 +285,18 @@ export class Agent {
     if (task.status.state !== 'TASK_RUNNING') return;
     await this.options.containerizer.kill(id, task.sandbox, graceSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
     if (graceSeconds <= 0) return;
-    const timer = this.clock.setTimeout(() => void this.options.containerizer.kill(id, task.sandbox, 'SIGKILL'), graceSeconds * 1000);
+    const timer = this.clock.setTimeout(
+      () => void this.options.containerizer.kill(id, task.sandbox, 'SIGKILL'),
+      graceSeconds * 1000,
+    );
     void runtime.exited.then(() => this.clock.clearTimeout(timer));
   }
 
   /** The task's output; with `follow`, until the task has ended. The last record is the final status. */
-  async *output(taskId: string, options: { follow: boolean; signal?: AbortSignal }): AsyncGenerator<OutputRecord> {
+  async *output(
+    taskId: string,
+    options: { follow: boolean; signal?: AbortSignal },
+  ): AsyncGenerator<OutputRecord> {
     const task = this.tasks.get(taskId) ?? (await this.waitForLaunch(taskId, LAUNCH_WAIT_MS));
     const runtime = this.runtimes.get(taskId);
     if (!task) throw new AgentTaskNotFoundError(taskId);
@@ -262,7 +312,13 @@ export class Agent {
         const timer = setTimeout(wake, ms);
         runtime?.wakers.add(wake);
       });
-    for await (const chunk of followOutput({ sandbox: task.sandbox, follow: options.follow, signal: options.signal, ended, changed })) {
+    for await (const chunk of followOutput({
+      sandbox: task.sandbox,
+      follow: options.follow,
+      signal: options.signal,
+      ended,
+      changed,
+    })) {
       yield { type: 'OUTPUT', stream: chunk.stream, data: chunk.data.toString('base64') };
     }
     if (!ended()) return;
@@ -304,27 +360,44 @@ export class Agent {
     const task = this.tasks.get(id);
     // A stopped agent records nothing more: the next one recovers what happened from the supervisors.
     if (!task || this.stopping) return;
-    this.updates.enqueue(id, { task_id: task.task.task_id, agent_id: task.task.agent_id, state, source: 'SOURCE_AGENT', timestamp: this.clock.now() / 1000, ...extra });
+    this.updates.enqueue(id, {
+      task_id: task.task.task_id,
+      agent_id: task.task.agent_id,
+      state,
+      source: 'SOURCE_AGENT',
+      timestamp: this.clock.now() / 1000,
+      ...extra,
+    });
   }
 
   private sendUpdate(frameworkId: string, status: TaskStatus): void {
     const streamId = this.streamId;
     if (!streamId || !this.agentId) return;
     this.options.link
-      .call(streamId, { type: 'UPDATE', agent_id: { value: this.agentId }, update: { framework_id: { value: frameworkId }, status } })
-      .catch((err: unknown) => this.logger.warn({ err: describeError(err) }, 'sending a status update failed; it will be retried'));
+      .call(streamId, {
+        type: 'UPDATE',
+        agent_id: { value: this.agentId },
+        update: { framework_id: { value: frameworkId }, status },
+      })
+      .catch((err: unknown) =>
+        this.logger.warn({ err: describeError(err) }, 'sending a status update failed; it will be retried'),
+      );
   }
 
   private persist(taskId: string): void {
     const task = this.tasks.get(taskId);
     if (!task || this.stopping) return;
-    this.options.store.apply([{ op: 'put', key: TASKS + taskId, value: task }]).catch((err: unknown) => this.logger.error({ err, task: taskId }, 'checkpoint failed'));
+    this.options.store
+      .apply([{ op: 'put', key: TASKS + taskId, value: task }])
+      .catch((err: unknown) => this.logger.error({ err, task: taskId }, 'checkpoint failed'));
   }
 }
 
 /** The exit code as a shell reports it: the process's own, or 128 + N when signal N ended it. */
 function exitCodeOf(exit: ExitStatus): number | undefined {
   if (exit.exitCode !== null) return exit.exitCode;
-  const signal = exit.signal ? osConstants.signals[exit.signal as keyof typeof osConstants.signals] : undefined;
+  const signal = exit.signal
+    ? osConstants.signals[exit.signal as keyof typeof osConstants.signals]
+    : undefined;
   return signal !== undefined ? 128 + signal : undefined;
 }

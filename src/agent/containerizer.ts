@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import type { TaskInfo } from '../api/mesos.js';
 import type { Logger } from '../core/logger.js';
 import type { ImageStore } from '../image/index.js';
-import { mountOverlay, unmountOverlay, type ExitStatus, type Launcher, type RecoverResult } from '../runtime/index.js';
+import {
+  mountOverlay,
+  unmountOverlay,
+  type ExitStatus,
+  type Launcher,
+  type RecoverResult,
+} from '../runtime/index.js';
 import { computeLaunchSpec, type ImageDefaults } from './launch-spec.js';
 
 export interface ContainerizerOptions {
@@ -36,7 +42,12 @@ export class Containerizer {
       if (this.options.launcher.kind === 'runc') {
         const lowerDirs = await this.options.images.prepareLayers(image);
         rootfs = join(sandbox, 'rootfs');
-        await mountOverlay({ lowerDirs, upperDir: join(sandbox, 'upper'), workDir: join(sandbox, 'work'), target: rootfs });
+        await mountOverlay({
+          lowerDirs,
+          upperDir: join(sandbox, 'upper'),
+          workDir: join(sandbox, 'work'),
+          target: rootfs,
+        });
       }
     }
     const spec = computeLaunchSpec(task, defaults, sandbox, rootfs);
@@ -62,8 +73,12 @@ export class Containerizer {
 
   /** After the task ended: release the runtime's state and the rootfs mount. The upper dir and logs stay. */
   async cleanup(taskId: string, sandbox: string): Promise<void> {
-    await this.options.launcher.destroy(taskId, sandbox).catch((err: unknown) => this.options.logger.warn({ err, task: taskId }, 'runtime cleanup failed'));
-    await unmountOverlay(join(sandbox, 'rootfs')).catch((err: unknown) => this.options.logger.warn({ err, task: taskId }, 'unmount failed'));
+    await this.options.launcher
+      .destroy(taskId, sandbox)
+      .catch((err: unknown) => this.options.logger.warn({ err, task: taskId }, 'runtime cleanup failed'));
+    await unmountOverlay(join(sandbox, 'rootfs')).catch((err: unknown) =>
+      this.options.logger.warn({ err, task: taskId }, 'unmount failed'),
+    );
   }
 
   /** Removes the whole sandbox, logs and writable layer included. */

@@ -14,13 +14,30 @@ const task = (command?: TaskInfo['command']): TaskInfo => ({
 const image = { Env: ['PATH=/bin', 'A=1'], Entrypoint: ['/entry'], Cmd: ['default'], WorkingDir: '/app' };
 
 test('arguments replace Cmd and keep Entrypoint; no command runs Entrypoint + Cmd', () => {
-  assert.deepEqual(computeLaunchSpec(task({ shell: false, value: 'echo', arguments: ['echo', 'hi'] }), image, '/s').args, ['/entry', 'echo', 'hi']);
+  assert.deepEqual(
+    computeLaunchSpec(task({ shell: false, value: 'echo', arguments: ['echo', 'hi'] }), image, '/s').args,
+    ['/entry', 'echo', 'hi'],
+  );
   assert.deepEqual(computeLaunchSpec(task(), image, '/s').args, ['/entry', 'default']);
-  assert.deepEqual(computeLaunchSpec(task({ value: 'exit 3' }), image, '/s').args, ['/bin/sh', '-c', 'exit 3']);
+  assert.deepEqual(computeLaunchSpec(task({ value: 'exit 3' }), image, '/s').args, [
+    '/bin/sh',
+    '-c',
+    'exit 3',
+  ]);
 });
 
 test('task env overrides image env; resources and working dir carry through', () => {
-  const spec = computeLaunchSpec(task({ shell: false, arguments: ['x'], environment: { variables: [{ name: 'A', value: '2' }] }, working_dir: '/w' }), image, '/s', '/s/rootfs');
+  const spec = computeLaunchSpec(
+    task({
+      shell: false,
+      arguments: ['x'],
+      environment: { variables: [{ name: 'A', value: '2' }] },
+      working_dir: '/w',
+    }),
+    image,
+    '/s',
+    '/s/rootfs',
+  );
   assert.equal(spec.env.A, '2');
   assert.equal(spec.env.PATH, '/bin');
   assert.equal(spec.env.BERTH_TASK_ID, 't1');

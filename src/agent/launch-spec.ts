@@ -9,14 +9,20 @@ export interface ImageDefaults {
   WorkingDir?: string;
 }
 
-export const wantsSandboxRemoved = (task: TaskInfo): boolean => labelValue(task.labels, LABEL_REMOVE_SANDBOX) === 'true';
+export const wantsSandboxRemoved = (task: TaskInfo): boolean =>
+  labelValue(task.labels, LABEL_REMOVE_SANDBOX) === 'true';
 
 /**
  * Turns a TaskInfo and its image's defaults into what the launcher runs. Docker's rules: arguments
  * replace the image's Cmd and keep its Entrypoint; with no command the image's Entrypoint + Cmd run; a
  * shell command (`shell: true`, Mesos's default when a value is given) runs as `/bin/sh -c VALUE`.
  */
-export function computeLaunchSpec(task: TaskInfo, image: ImageDefaults | undefined, sandbox: string, rootfs?: string): LaunchSpec {
+export function computeLaunchSpec(
+  task: TaskInfo,
+  image: ImageDefaults | undefined,
+  sandbox: string,
+  rootfs?: string,
+): LaunchSpec {
   const command = task.command;
   const entrypoint = image?.Entrypoint ?? [];
   let args: string[];

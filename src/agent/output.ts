@@ -57,7 +57,10 @@ class TailedFile {
 }
 
 export async function* followOutput(options: FollowOptions): AsyncGenerator<OutputChunk> {
-  const files = [new TailedFile('stdout', join(options.sandbox, 'stdout')), new TailedFile('stderr', join(options.sandbox, 'stderr'))];
+  const files = [
+    new TailedFile('stdout', join(options.sandbox, 'stdout')),
+    new TailedFile('stderr', join(options.sandbox, 'stderr')),
+  ];
   try {
     for (;;) {
       const ended = options.ended();

@@ -20,8 +20,15 @@ function harness() {
   const tasks = new Map([['t1', task]]);
   const sent: TaskStatus[] = [];
   let persisted = 0;
-  const sum = new StatusUpdateManager({ clock, tasks, persist: () => persisted++, send: (_f, s) => sent.push(s), retryMs: 100 });
-  const update = (state: TaskStatus['state']) => sum.enqueue('t1', { task_id: { value: 't1' }, state, timestamp: 2 });
+  const sum = new StatusUpdateManager({
+    clock,
+    tasks,
+    persist: () => persisted++,
+    send: (_f, s) => sent.push(s),
+    retryMs: 100,
+  });
+  const update = (state: TaskStatus['state']) =>
+    sum.enqueue('t1', { task_id: { value: 't1' }, state, timestamp: 2 });
   return { clock, task, sent, sum, update, persisted: () => persisted };
 }
 
@@ -30,9 +37,15 @@ test('updates go one at a time, in order, each after the previous is acknowledge
   h.update('TASK_STARTING');
   h.update('TASK_RUNNING');
   h.update('TASK_FINISHED');
-  assert.deepEqual(h.sent.map((s) => s.state), ['TASK_STARTING']);
+  assert.deepEqual(
+    h.sent.map((s) => s.state),
+    ['TASK_STARTING'],
+  );
   h.sum.acknowledge('t1', h.sent[0]!.uuid!);
-  assert.deepEqual(h.sent.map((s) => s.state), ['TASK_STARTING', 'TASK_RUNNING']);
+  assert.deepEqual(
+    h.sent.map((s) => s.state),
+    ['TASK_STARTING', 'TASK_RUNNING'],
+  );
   h.sum.acknowledge('t1', 'not-the-head');
   assert.equal(h.sent.length, 2, 'a stale uuid acknowledges nothing');
   h.sum.acknowledge('t1', h.sent[1]!.uuid!);

@@ -16,14 +16,21 @@ export function installErrorHandler(app: FastifyInstance, logger: Logger): void 
     }
     const e = err as { validation?: unknown; statusCode?: number; message?: string; code?: string };
     if (e.validation || (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)) {
-      void reply.status(e.statusCode ?? 400).send({ code: e.code?.startsWith('FST_') ? 'ERR_INVALID_REQUEST' : (e.code ?? 'ERR_INVALID_REQUEST'), message: e.message ?? 'bad request' });
+      void reply
+        .status(e.statusCode ?? 400)
+        .send({
+          code: e.code?.startsWith('FST_') ? 'ERR_INVALID_REQUEST' : (e.code ?? 'ERR_INVALID_REQUEST'),
+          message: e.message ?? 'bad request',
+        });
       return;
     }
     logger.error({ err }, 'request failed');
     void reply.status(500).send({ code: 'ERR_INTERNAL', message: e.message ?? 'internal error' });
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ code: 'ERR_ROUTE_NOT_FOUND', message: `no such endpoint: ${req.method} ${req.url}` });
+    void reply
+      .status(404)
+      .send({ code: 'ERR_ROUTE_NOT_FOUND', message: `no such endpoint: ${req.method} ${req.url}` });
   });
 }
 
@@ -35,7 +42,9 @@ export function installTokenAuth(app: FastifyInstance, token: string | undefined
     const header = req.headers.authorization ?? '';
     const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new UnauthorizedError('a valid bearer token is required: set BERTH_TOKEN or use the token file in the data dir');
+      throw new UnauthorizedError(
+        'a valid bearer token is required: set BERTH_TOKEN or use the token file in the data dir',
+      );
     }
   });
 }
@@ -49,7 +58,10 @@ export interface RecordStream<T> {
 }
 
 /** Takes over the response and streams RecordIO records on it. */
-export function openRecordStream<T>(reply: FastifyReply, headers: Record<string, string> = {}): RecordStream<T> {
+export function openRecordStream<T>(
+  reply: FastifyReply,
+  headers: Record<string, string> = {},
+): RecordStream<T> {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, { 'content-type': 'application/recordio', 'cache-control': 'no-store', ...headers });

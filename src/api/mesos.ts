@@ -49,7 +49,10 @@ export const ContainerInfo = Type.Object(
     mesos: Type.Optional(
       Type.Object({
         image: Type.Optional(
-          Type.Object({ type: Type.Literal('DOCKER'), docker: Type.Object({ name: Type.String({ minLength: 1 }) }) }),
+          Type.Object({
+            type: Type.Literal('DOCKER'),
+            docker: Type.Object({ name: Type.String({ minLength: 1 }) }),
+          }),
         ),
       }),
     ),
@@ -123,7 +126,12 @@ export interface Offer {
   agent_id: Id;
   hostname: string;
   resources: Static<typeof ResourceSchema>[];
-  attributes?: Array<{ name: string; type: 'TEXT' | 'SCALAR'; text?: { value: string }; scalar?: { value: number } }>;
+  attributes?: Array<{
+    name: string;
+    type: 'TEXT' | 'SCALAR';
+    text?: { value: string };
+    scalar?: { value: number };
+  }>;
 }
 
 export const FrameworkInfo = Type.Object(

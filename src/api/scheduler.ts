@@ -45,7 +45,11 @@ export const SchedulerCall = Type.Object(
     ]),
     subscribe: Type.Optional(Type.Object({ framework_info: FrameworkInfo })),
     accept: Type.Optional(
-      Type.Object({ offer_ids: Type.Array(Id), operations: Type.Array(Operation), filters: Type.Optional(Filters) }),
+      Type.Object({
+        offer_ids: Type.Array(Id),
+        operations: Type.Array(Operation),
+        filters: Type.Optional(Filters),
+      }),
     ),
     decline: Type.Optional(Type.Object({ offer_ids: Type.Array(Id), filters: Type.Optional(Filters) })),
     revive: Type.Optional(Type.Object({ roles: Type.Optional(Type.Array(Type.String())) })),
@@ -74,7 +78,10 @@ export type SchedulerEvent =
   | { type: 'HEARTBEAT' };
 
 /** The first problem of a call that fails validation, as one line. */
-export function firstSchemaError(validator: typeof schedulerCallValidator, value: unknown): string | undefined {
+export function firstSchemaError(
+  validator: typeof schedulerCallValidator,
+  value: unknown,
+): string | undefined {
   const first = validator.Errors(value).First();
   return first ? `${first.path || '/'}: ${first.message}` : undefined;
 }

@@ -18,7 +18,8 @@ export class BusyboxMissingError extends BerthError {
 
 export function createBusyboxRootfs(dir: string, busybox = BUSYBOX): void {
   if (!existsSync(busybox)) throw new BusyboxMissingError();
-  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'root', 'tmp', 'var']) mkdirSync(join(dir, d), { recursive: true });
+  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'root', 'tmp', 'var'])
+    mkdirSync(join(dir, d), { recursive: true });
   copyFileSync(busybox, join(dir, 'bin/busybox'));
   execFileSync('chmod', ['0755', join(dir, 'bin/busybox')]);
   execFileSync('chmod', ['1777', join(dir, 'tmp')]);
@@ -29,6 +30,9 @@ export function createBusyboxRootfs(dir: string, busybox = BUSYBOX): void {
     mkdirSync(dirname(path), { recursive: true });
     symlinkSync(relative(dirname(path), join(dir, 'bin/busybox')), path);
   }
-  writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
+  writeFileSync(
+    join(dir, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n',
+  );
   writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
 }

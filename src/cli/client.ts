@@ -11,11 +11,22 @@ import { readError } from '../sdk/http-errors.js';
 export class MasterUnreachableError extends BerthError {
   readonly code = 'ERR_MASTER_UNAVAILABLE';
   constructor(url: string, cause: unknown) {
-    super(`cannot reach the berth master at ${url}: start one with \`berth up\`, or point --master / BERTH_MASTER at a running one`, { cause });
+    super(
+      `cannot reach the berth master at ${url}: start one with \`berth up\`, or point --master / BERTH_MASTER at a running one`,
+      { cause },
+    );
   }
 }
 
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'EAI_AGAIN']);
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'EAI_AGAIN',
+]);
 
 export class ApiClient {
   constructor(
@@ -27,11 +38,19 @@ export class ApiClient {
     return { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...extra };
   }
 
-  private async send(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>, stream?: Readable) {
+  private async send(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+    stream?: Readable,
+  ) {
     try {
       const res = await request(this.master + path, {
         method,
-        headers: this.headers(body !== undefined ? { 'content-type': 'application/json', ...headers } : headers),
+        headers: this.headers(
+          body !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
+        ),
         body: stream ?? (body !== undefined ? JSON.stringify(body) : undefined),
         bodyTimeout: 0,
         headersTimeout: 0,

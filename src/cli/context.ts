@@ -4,7 +4,10 @@ import { apiToken, masterUrl } from './config.js';
 
 /** Adds `--master URL` to a command that talks to the master. */
 export function withMaster(cmd: Command): Command {
-  return cmd.option('--master <url>', 'the master to talk to (default: $BERTH_MASTER or http://127.0.0.1:7070)');
+  return cmd.option(
+    '--master <url>',
+    'the master to talk to (default: $BERTH_MASTER or http://127.0.0.1:7070)',
+  );
 }
 
 export function clientFor(opts: { master?: string }): ApiClient {

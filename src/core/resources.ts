@@ -81,7 +81,10 @@ function combine(a: Resource, b: Resource, sign: 1 | -1): Resource {
     return { ...a, ranges: { range: list } };
   }
   const items = new Set(a.set?.item ?? []);
-  for (const item of b.set?.item ?? []) sign === 1 ? items.add(item) : items.delete(item);
+  for (const item of b.set?.item ?? []) {
+    if (sign === 1) items.add(item);
+    else items.delete(item);
+  }
   return { ...a, set: { item: [...items].sort() } };
 }
 
@@ -121,8 +124,10 @@ export function containsResources(outer: readonly Resource[], inner: readonly Re
   for (const need of addResources(inner, [])) {
     const got = have.get(keyOf(need));
     if (!got) return false;
-    if (need.type === 'SCALAR' && toFixed(got.scalar?.value ?? 0) < toFixed(need.scalar?.value ?? 0)) return false;
-    if (need.type === 'RANGES' && !rangesContain(got.ranges?.range ?? [], need.ranges?.range ?? [])) return false;
+    if (need.type === 'SCALAR' && toFixed(got.scalar?.value ?? 0) < toFixed(need.scalar?.value ?? 0))
+      return false;
+    if (need.type === 'RANGES' && !rangesContain(got.ranges?.range ?? [], need.ranges?.range ?? []))
+      return false;
     if (need.type === 'SET' && !(need.set?.item ?? []).every((i) => got.set?.item.includes(i))) return false;
   }
   return true;
@@ -131,27 +136,49 @@ export function containsResources(outer: readonly Resource[], inner: readonly Re
 /** The sum of a scalar resource over all roles, e.g. `scalarOf(resources, 'cpus')`. */
 export function scalarOf(resources: readonly Resource[], name: string): number {
   let total = 0;
-  for (const r of resources) if (r.name === name && r.type === 'SCALAR') total += toFixed(r.scalar?.value ?? 0);
+  for (const r of resources)
+    if (r.name === name && r.type === 'SCALAR') total += toFixed(r.scalar?.value ?? 0);
   return fromFixed(total);
 }
 
 /** Parses Mesos's text form: `cpus:4;mem:8192;ports:[31000-32000];zones:{a,b}`. */
 export function parseResources(text: string, role = '*'): Resource[] {
   const out: Resource[] = [];
-  for (const part of text.split(';').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const match = /^([a-zA-Z_][\w.-]*)(?:\(([^)]*)\))?:(.+)$/.exec(part);
     if (!match) throw new Error(`bad resource "${part}": expected NAME:VALUE, e.g. cpus:2`);
     const [, name, partRole, value] = match as unknown as [string, string, string | undefined, string];
     const r = partRole ?? role;
     if (value.startsWith('[')) {
-      const list = value.slice(1, -1).split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-        const [b, e] = s.split('-').map(Number);
-        if (!Number.isInteger(b) || !Number.isInteger(e ?? b)) throw new Error(`bad range "${s}" in "${part}"`);
-        return { begin: b!, end: e ?? b! };
-      });
+      const list = value
+        .slice(1, -1)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((s) => {
+          const [b, e] = s.split('-').map(Number);
+          if (!Number.isInteger(b) || !Number.isInteger(e ?? b))
+            throw new Error(`bad range "${s}" in "${part}"`);
+          return { begin: b!, end: e ?? b! };
+        });
       out.push(ranges(name, list, r));
     } else if (value.startsWith('{')) {
-      out.push({ name, type: 'SET', set: { item: value.slice(1, -1).split(',').map((s) => s.trim()).filter(Boolean).sort() }, role: r });
+      out.push({
+        name,
+        type: 'SET',
+        set: {
+          item: value
+            .slice(1, -1)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+            .sort(),
+        },
+        role: r,
+      });
     } else {
       const n = Number(value);
       if (!Number.isFinite(n) || n < 0) throw new Error(`bad scalar "${value}" in "${part}"`);
@@ -166,7 +193,8 @@ export function formatResources(resources: readonly Resource[]): string {
     .map((r) => {
       const name = r.role && r.role !== '*' ? `${r.name}(${r.role})` : r.name;
       if (r.type === 'SCALAR') return `${name}:${r.scalar?.value ?? 0}`;
-      if (r.type === 'RANGES') return `${name}:[${(r.ranges?.range ?? []).map((x) => `${x.begin}-${x.end}`).join(',')}]`;
+      if (r.type === 'RANGES')
+        return `${name}:[${(r.ranges?.range ?? []).map((x) => `${x.begin}-${x.end}`).join(',')}]`;
       return `${name}:{${(r.set?.item ?? []).join(',')}}`;
     })
     .join(';');

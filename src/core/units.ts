@@ -1,6 +1,13 @@
 import { InvalidArgumentError } from './errors.js';
 
-const MEM_UNITS: Record<string, number> = { '': 1 / (1024 * 1024), b: 1 / (1024 * 1024), k: 1 / 1024, m: 1, g: 1024, t: 1024 * 1024 };
+const MEM_UNITS: Record<string, number> = {
+  '': 1 / (1024 * 1024),
+  b: 1 / (1024 * 1024),
+  k: 1 / 1024,
+  m: 1,
+  g: 1024,
+  t: 1024 * 1024,
+};
 
 /** Parses a memory size such as `64M`, `1.5g`, `512m` or `1048576b` into MiB (Mesos's unit for mem). */
 export function parseMemSize(text: string): number {

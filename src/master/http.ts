@@ -4,7 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AgentCall, AgentEvent, OutputRecord } from '../api/agent.js';
-import { headerValue, openRecordStream, requireHeader } from '../api/http-server.js';
+import type { EventSink } from './types.js';
+import { openRecordStream, requireHeader, type RecordStream } from '../api/http-server.js';
 import { firstSchemaError, schedulerCallValidator, type SchedulerEvent } from '../api/scheduler.js';
 import { describeError, InvalidArgumentError } from '../core/errors.js';
 import { InvalidCallError, TaskNotFoundError } from './errors.js';
@@ -16,76 +17,87 @@ const AGENT_STREAM_HEADER = 'Berth-Agent-Stream-Id';
 
 export function registerMasterRoutes(app: FastifyInstance, master: Master): void {
   app.post('/api/v1/scheduler', async (req, reply) => {
-    if (!schedulerCallValidator.Check(req.body)) throw new InvalidCallError(`bad scheduler call: ${firstSchemaError(schedulerCallValidator, req.body)}`);
+    if (!schedulerCallValidator.Check(req.body))
+      throw new InvalidCallError(`bad scheduler call: ${firstSchemaError(schedulerCallValidator, req.body)}`);
     const call = req.body;
     if (call.type !== 'SUBSCRIBE') {
       master.handleSchedulerCall(requireHeader(req, STREAM_HEADER), call);
       return reply.status(202).send();
     }
-    let stream: ReturnType<typeof openRecordStream<SchedulerEvent>> | undefined;
-    const buffered: SchedulerEvent[] = [];
-    const { streamId } = master.subscribeFramework(call, {
-      send: (event) => (stream ? stream.send(event) : buffered.push(event)),
-      close: () => stream?.close(),
-    });
-    stream = openRecordStream<SchedulerEvent>(reply, { [STREAM_HEADER]: streamId });
-    for (const event of buffered) stream.send(event);
+    const sink = new PendingStream<SchedulerEvent>();
+    const { streamId } = master.subscribeFramework(call, sink);
+    const stream = sink.attach(openRecordStream<SchedulerEvent>(reply, { [STREAM_HEADER]: streamId }));
     stream.signal.addEventListener('abort', () => master.disconnectFramework(streamId));
   });
 
   app.post('/api/v1/agent', async (req, reply) => {
     const call = req.body as AgentCall;
-    if (!call || typeof call !== 'object' || typeof call.type !== 'string') throw new InvalidCallError('bad agent call: a JSON object with "type" is required');
+    if (!call || typeof call !== 'object' || typeof call.type !== 'string')
+      throw new InvalidCallError('bad agent call: a JSON object with "type" is required');
     if (call.type !== 'SUBSCRIBE') {
       master.handleAgentCall(requireHeader(req, AGENT_STREAM_HEADER), call);
       return reply.status(202).send();
     }
-    if (!call.subscribe?.agent_info?.hostname) throw new InvalidCallError('SUBSCRIBE needs subscribe.agent_info with a hostname');
-    let stream: ReturnType<typeof openRecordStream<AgentEvent>> | undefined;
-    const buffered: AgentEvent[] = [];
-    const { streamId } = master.subscribeAgent(call, {
-      send: (event) => (stream ? stream.send(event) : buffered.push(event)),
-      close: () => stream?.close(),
-    });
-    stream = openRecordStream<AgentEvent>(reply, { [AGENT_STREAM_HEADER]: streamId });
-    for (const event of buffered) stream.send(event);
+    if (!call.subscribe?.agent_info?.hostname)
+      throw new InvalidCallError('SUBSCRIBE needs subscribe.agent_info with a hostname');
+    const sink = new PendingStream<AgentEvent>();
+    const { streamId } = master.subscribeAgent(call, sink);
+    const stream = sink.attach(openRecordStream<AgentEvent>(reply, { [AGENT_STREAM_HEADER]: streamId }));
     stream.signal.addEventListener('abort', () => master.disconnectAgent(streamId));
   });
 
   app.get('/api/v1/health', async () => ({ ok: true }));
   app.get('/api/v1/agents', async () => ({ agents: master.listAgents() }));
   app.get('/api/v1/frameworks', async () => ({ frameworks: master.listFrameworks() }));
-  app.get<{ Querystring: { all?: string } }>('/api/v1/tasks', async (req) => ({ tasks: master.listTasks({ all: req.query.all === 'true' || req.query.all === '1' }) }));
-  app.get('/api/v1/state', async () => ({ agents: master.listAgents(), frameworks: master.listFrameworks(), tasks: master.listTasks({ all: true }) }));
-  app.get<{ Params: { id: string } }>('/api/v1/tasks/:id', async (req) => toTaskView(master.findTask(req.params.id)));
+  app.get<{ Querystring: { all?: string } }>('/api/v1/tasks', async (req) => ({
+    tasks: master.listTasks({ all: req.query.all === 'true' || req.query.all === '1' }),
+  }));
+  app.get('/api/v1/state', async () => ({
+    agents: master.listAgents(),
+    frameworks: master.listFrameworks(),
+    tasks: master.listTasks({ all: true }),
+  }));
+  app.get<{ Params: { id: string } }>('/api/v1/tasks/:id', async (req) =>
+    toTaskView(master.findTask(req.params.id)),
+  );
 
-  app.post<{ Params: { id: string }; Querystring: { grace?: string } }>('/api/v1/tasks/:id/kill', async (req, reply) => {
-    const task = master.findTask(req.params.id);
-    const grace = req.query.grace === undefined ? undefined : Number(req.query.grace);
-    if (grace !== undefined && !(grace >= 0)) throw new InvalidArgumentError(`bad grace period "${req.query.grace}": use seconds, e.g. 10`);
-    master.killTask(task.id, undefined, grace);
-    return reply.status(202).send({ id: task.id });
-  });
+  app.post<{ Params: { id: string }; Querystring: { grace?: string } }>(
+    '/api/v1/tasks/:id/kill',
+    async (req, reply) => {
+      const task = master.findTask(req.params.id);
+      const grace = req.query.grace === undefined ? undefined : Number(req.query.grace);
+      if (grace !== undefined && !(grace >= 0))
+        throw new InvalidArgumentError(`bad grace period "${req.query.grace}": use seconds, e.g. 10`);
+      master.killTask(task.id, undefined, grace);
+      return reply.status(202).send({ id: task.id });
+    },
+  );
 
-  app.get<{ Params: { id: string }; Querystring: { follow?: string; wait?: string } }>('/api/v1/tasks/:id/output', async (req, reply) => {
-    const follow = req.query.follow === 'true' || req.query.follow === '1';
-    const waitMs = Math.min(Number(req.query.wait ?? 0) * 1000 || 0, 60_000);
-    const task = (await master.waitForTask(req.params.id, waitMs)) ?? master.findTask(req.params.id);
-    const abort = new AbortController();
-    const records = master.output(task.id, { follow, signal: abort.signal })[Symbol.asyncIterator]();
-    const first = await records.next();
-    const stream = openRecordStream<OutputRecord | { type: 'ERROR'; error: { message: string } }>(reply, { 'berth-task-id': task.id });
-    stream.signal.addEventListener('abort', () => abort.abort());
-    try {
-      if (!first.done) stream.send(first.value);
-      for (let r = await records.next(); !r.done && !stream.closed; r = await records.next()) stream.send(r.value);
-    } catch (err) {
-      stream.send({ type: 'ERROR', error: { message: describeError(err) } });
-    } finally {
-      await records.return?.(undefined);
-      stream.close();
-    }
-  });
+  app.get<{ Params: { id: string }; Querystring: { follow?: string; wait?: string } }>(
+    '/api/v1/tasks/:id/output',
+    async (req, reply) => {
+      const follow = req.query.follow === 'true' || req.query.follow === '1';
+      const waitMs = Math.min(Number(req.query.wait ?? 0) * 1000 || 0, 60_000);
+      const task = (await master.waitForTask(req.params.id, waitMs)) ?? master.findTask(req.params.id);
+      const abort = new AbortController();
+      const records = master.output(task.id, { follow, signal: abort.signal })[Symbol.asyncIterator]();
+      const first = await records.next();
+      const stream = openRecordStream<OutputRecord | { type: 'ERROR'; error: { message: string } }>(reply, {
+        'berth-task-id': task.id,
+      });
+      stream.signal.addEventListener('abort', () => abort.abort());
+      try {
+        if (!first.done) stream.send(first.value);
+        for (let r = await records.next(); !r.done && !stream.closed; r = await records.next())
+          stream.send(r.value);
+      } catch (err) {
+        stream.send({ type: 'ERROR', error: { message: describeError(err) } });
+      } finally {
+        await records.return?.(undefined);
+        stream.close();
+      }
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/exists', async (req) => {
     try {
@@ -95,6 +107,31 @@ export function registerMasterRoutes(app: FastifyInstance, master: Master): void
       throw err;
     }
   });
+}
 
-  void headerValue;
+/**
+ * A sink that holds events until the HTTP stream is open: the stream id in the response headers comes
+ * from the subscription, which already sends its first event.
+ */
+class PendingStream<E> implements EventSink<E> {
+  private stream: RecordStream<E> | undefined;
+  private readonly held: E[] = [];
+  private closed = false;
+
+  send(event: E): void {
+    if (this.stream) this.stream.send(event);
+    else this.held.push(event);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream?.close();
+  }
+
+  attach(stream: RecordStream<E>): RecordStream<E> {
+    this.stream = stream;
+    for (const event of this.held.splice(0)) stream.send(event);
+    if (this.closed) stream.close();
+    return stream;
+  }
 }

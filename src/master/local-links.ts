@@ -10,7 +10,10 @@ import type { SchedulerStreamHandlers, SchedulerTransport } from '../sdk/transpo
 import type { Master } from './master.js';
 import type { EventSink } from './types.js';
 
-function asyncSink<E>(handlers: { onEvent(e: E): void; onClose(reason?: string): void }): EventSink<E> & { closed: boolean } {
+function asyncSink<E>(handlers: {
+  onEvent(e: E): void;
+  onClose(reason?: string): void;
+}): EventSink<E> & { closed: boolean } {
   const sink = {
     closed: false,
     send(event: E) {
@@ -55,7 +58,11 @@ export function localSchedulerTransport(master: Master): SchedulerTransport {
 export function localAgentLink(master: Master): MasterLink {
   const streams = new Map<string, EventSink<AgentEvent> & { closed: boolean }>();
   return {
-    async subscribe(call: Extract<AgentCall, { type: 'SUBSCRIBE' }>, handlers: AgentStreamHandlers, files: AgentFilesProvider) {
+    async subscribe(
+      call: Extract<AgentCall, { type: 'SUBSCRIBE' }>,
+      handlers: AgentStreamHandlers,
+      files: AgentFilesProvider,
+    ) {
       await Promise.resolve();
       const sink = asyncSink(handlers);
       const { streamId } = master.subscribeAgent(call, sink, files);

@@ -15,7 +15,13 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { subtractResources, type Resource } from '../core/resources.js';
 import type { StateStore } from '../store/index.js';
 import { Allocator } from './allocator/allocator.js';
-import { AgentNotSubscribedError, FrameworkNotSubscribedError, InvalidCallError, OutputUnavailableError, TaskNotFoundError } from './errors.js';
+import {
+  AgentNotSubscribedError,
+  FrameworkNotSubscribedError,
+  InvalidCallError,
+  OutputUnavailableError,
+  TaskNotFoundError,
+} from './errors.js';
 import { MasterStateWriter } from './state-writer.js';
 import type { AgentFiles, AgentRecord, EventSink, FrameworkRecord, TaskRecord } from './types.js';
 import { validateLaunch } from './validate-launch.js';
@@ -78,7 +84,10 @@ export class Master {
     for (const record of state.frameworks) this.frameworks.set(record.id, { record });
     for (const record of state.agents) this.agents.set(record.id, { record, state: 'DISCONNECTED' });
     for (const task of state.tasks) this.tasks.set(task.id, task);
-    this.logger.info({ frameworks: state.frameworks.length, agents: state.agents.length, tasks: state.tasks.length }, 'master recovered');
+    this.logger.info(
+      { frameworks: state.frameworks.length, agents: state.agents.length, tasks: state.tasks.length },
+      'master recovered',
+    );
   }
 
   start(): void {
@@ -98,28 +107,46 @@ export class Master {
 
   // ---- scheduler API -------------------------------------------------------------------------------
 
-  subscribeFramework(call: SchedulerCall, sink: EventSink<SchedulerEvent>): { streamId: string; frameworkId: string } {
+  subscribeFramework(
+    call: SchedulerCall,
+    sink: EventSink<SchedulerEvent>,
+  ): { streamId: string; frameworkId: string } {
     const info = call.subscribe?.framework_info;
     if (!info) throw new InvalidCallError('SUBSCRIBE needs subscribe.framework_info');
     const requested = info.id?.value ?? call.framework_id?.value;
     const id = requested ?? newId(this.clock.now());
     const previous = this.frameworks.get(id);
     if (previous?.sink) {
-      previous.sink.send({ type: 'ERROR', error: { message: 'framework failed over to a new subscription' } });
+      previous.sink.send({
+        type: 'ERROR',
+        error: { message: 'framework failed over to a new subscription' },
+      });
       previous.sink.close();
       if (previous.streamId) this.frameworkStreams.delete(previous.streamId);
     }
     const role = info.roles?.[0] ?? info.role ?? '*';
-    const record: FrameworkRecord = { id, info: { ...info, id: { value: id } }, role, registered_at: previous?.record.registered_at ?? this.clock.now() };
+    const record: FrameworkRecord = {
+      id,
+      info: { ...info, id: { value: id } },
+      role,
+      registered_at: previous?.record.registered_at ?? this.clock.now(),
+    };
     const streamId = randomUUID();
     this.frameworks.set(id, { record, sink, streamId });
     this.frameworkStreams.set(streamId, id);
     this.writer.putFramework(record);
-    sink.send({ type: 'SUBSCRIBED', subscribed: { framework_id: { value: id }, heartbeat_interval_seconds: this.options.heartbeatIntervalSeconds ?? 15 } });
+    sink.send({
+      type: 'SUBSCRIBED',
+      subscribed: {
+        framework_id: { value: id },
+        heartbeat_interval_seconds: this.options.heartbeatIntervalSeconds ?? 15,
+      },
+    });
     this.allocator.addFramework(id, role);
-    for (const task of this.tasks.values()) if (task.framework_id === id && !isTerminal(task.status.state)) {
-      this.allocator.recordAllocation(id, task.agent_id, task.task.resources as Resource[]);
-    }
+    for (const task of this.tasks.values())
+      if (task.framework_id === id && !isTerminal(task.status.state)) {
+        this.allocator.recordAllocation(id, task.agent_id, task.task.resources as Resource[]);
+      }
     this.logger.info({ framework: id, name: info.name, role }, 'framework subscribed');
     return { streamId, frameworkId: id };
   }
@@ -134,18 +161,21 @@ export class Master {
     f.sink = undefined;
     f.streamId = undefined;
     this.allocator.deactivateFramework(id);
-    for (const [offerId, offer] of this.offers) if (offer.framework_id.value === id) this.removeOffer(offerId);
+    for (const [offerId, offer] of this.offers)
+      if (offer.framework_id.value === id) this.removeOffer(offerId);
     this.logger.info({ framework: id }, 'framework disconnected');
   }
 
   handleSchedulerCall(streamId: string, call: SchedulerCall): void {
     const frameworkId = this.frameworkStreams.get(streamId);
-    if (!frameworkId || (call.framework_id && call.framework_id.value !== frameworkId)) throw new FrameworkNotSubscribedError(streamId);
+    if (!frameworkId || (call.framework_id && call.framework_id.value !== frameworkId))
+      throw new FrameworkNotSubscribedError(streamId);
     switch (call.type) {
       case 'ACCEPT':
         return this.accept(frameworkId, call);
       case 'DECLINE':
-        for (const id of call.decline?.offer_ids ?? []) this.removeOffer(id.value, call.decline?.filters?.refuse_seconds ?? 5);
+        for (const id of call.decline?.offer_ids ?? [])
+          this.removeOffer(id.value, call.decline?.filters?.refuse_seconds ?? 5);
         return;
       case 'REVIVE':
         return this.allocator.revive(frameworkId);
@@ -172,7 +202,9 @@ export class Master {
     if (!accept) throw new InvalidCallError('ACCEPT needs accept.offer_ids and accept.operations');
     const offers = accept.offer_ids.map((id) => this.offers.get(id.value));
     const valid = offers.filter((o): o is Offer => o !== undefined && o.framework_id.value === frameworkId);
-    const launches = accept.operations.flatMap((op) => (op.type === 'LAUNCH' ? (op.launch?.task_infos ?? []) : []));
+    const launches = accept.operations.flatMap((op) =>
+      op.type === 'LAUNCH' ? (op.launch?.task_infos ?? []) : [],
+    );
     for (const id of accept.offer_ids) this.offers.delete(id.value);
     const agentId = valid[0]?.agent_id.value;
     const offered = valid.flatMap((o) => o.resources as Resource[]);
@@ -184,7 +216,11 @@ export class Master {
           : validateLaunch(launches, offered, agentId, (id) => this.tasks.has(id));
     const refuse = accept.filters?.refuse_seconds ?? 5;
     if (problem !== undefined || agentId === undefined) {
-      for (const task of launches) this.sendFrameworkUpdate(frameworkId, dropStatus(task, problem ?? 'no valid offer', this.clock.now()));
+      for (const task of launches)
+        this.sendFrameworkUpdate(
+          frameworkId,
+          dropStatus(task, problem ?? 'no valid offer', this.clock.now()),
+        );
       if (agentId !== undefined) this.allocator.recoverResources(frameworkId, agentId, offered, refuse);
       return;
     }
@@ -199,18 +235,40 @@ export class Master {
 
   private launchTask(frameworkId: string, agentId: string, task: TaskInfo): void {
     const now = this.clock.now();
-    const status: TaskStatus = { task_id: task.task_id, agent_id: { value: agentId }, state: 'TASK_STAGING', source: 'SOURCE_MASTER', timestamp: now / 1000 };
-    const record: TaskRecord = { id: task.task_id.value, framework_id: frameworkId, agent_id: agentId, task, status, created_at: now, updated_at: now };
+    const status: TaskStatus = {
+      task_id: task.task_id,
+      agent_id: { value: agentId },
+      state: 'TASK_STAGING',
+      source: 'SOURCE_MASTER',
+      timestamp: now / 1000,
+    };
+    const record: TaskRecord = {
+      id: task.task_id.value,
+      framework_id: frameworkId,
+      agent_id: agentId,
+      task,
+      status,
+      created_at: now,
+      updated_at: now,
+    };
     this.tasks.set(record.id, record);
     this.writer.putTask(record);
     this.notifyTask(record);
     const agent = this.agents.get(agentId);
     const framework = this.frameworks.get(frameworkId);
     if (!agent?.sink || !framework) {
-      this.applyStatus(record, { ...status, state: 'TASK_LOST', message: 'agent disconnected before the launch', timestamp: now / 1000 });
+      this.applyStatus(record, {
+        ...status,
+        state: 'TASK_LOST',
+        message: 'agent disconnected before the launch',
+        timestamp: now / 1000,
+      });
       return;
     }
-    agent.sink.send({ type: 'LAUNCH', launch: { framework_id: { value: frameworkId }, framework_info: framework.record.info, task } });
+    agent.sink.send({
+      type: 'LAUNCH',
+      launch: { framework_id: { value: frameworkId }, framework_info: framework.record.info, task },
+    });
   }
 
   private acknowledge(frameworkId: string, call: SchedulerCall): void {
@@ -218,24 +276,40 @@ export class Master {
     if (!ack) throw new InvalidCallError('ACKNOWLEDGE needs acknowledge.agent_id, task_id and uuid');
     const task = this.tasks.get(ack.task_id.value);
     if (!task || task.framework_id !== frameworkId) return;
-    this.agents.get(ack.agent_id.value)?.sink?.send({ type: 'ACKNOWLEDGED', acknowledged: { task_id: ack.task_id, uuid: ack.uuid } });
+    this.agents
+      .get(ack.agent_id.value)
+      ?.sink?.send({ type: 'ACKNOWLEDGED', acknowledged: { task_id: ack.task_id, uuid: ack.uuid } });
   }
 
   /** Answers with the latest known state of the named tasks, or of all the framework's tasks. */
   private reconcile(frameworkId: string, call: SchedulerCall): void {
     const asked = call.reconcile?.tasks ?? [];
-    const ids = asked.length > 0 ? asked.map((t) => t.task_id.value) : [...this.tasks.values()].filter((t) => t.framework_id === frameworkId && !isTerminal(t.status.state)).map((t) => t.id);
+    const ids =
+      asked.length > 0
+        ? asked.map((t) => t.task_id.value)
+        : [...this.tasks.values()]
+            .filter((t) => t.framework_id === frameworkId && !isTerminal(t.status.state))
+            .map((t) => t.id);
     for (const id of ids) {
       const task = this.tasks.get(id);
-      const status: TaskStatus = task && task.framework_id === frameworkId
-        ? { ...task.status, uuid: undefined, reason: 'REASON_RECONCILIATION' }
-        : { task_id: { value: id }, state: 'TASK_UNKNOWN', source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION', timestamp: this.clock.now() / 1000 };
+      const status: TaskStatus =
+        task && task.framework_id === frameworkId
+          ? { ...task.status, uuid: undefined, reason: 'REASON_RECONCILIATION' }
+          : {
+              task_id: { value: id },
+              state: 'TASK_UNKNOWN',
+              source: 'SOURCE_MASTER',
+              reason: 'REASON_RECONCILIATION',
+              timestamp: this.clock.now() / 1000,
+            };
       this.sendFrameworkUpdate(frameworkId, status);
     }
   }
 
   private teardown(frameworkId: string): void {
-    for (const task of this.tasks.values()) if (task.framework_id === frameworkId && !isTerminal(task.status.state)) this.killTask(task.id, frameworkId);
+    for (const task of this.tasks.values())
+      if (task.framework_id === frameworkId && !isTerminal(task.status.state))
+        this.killTask(task.id, frameworkId);
     const f = this.frameworks.get(frameworkId);
     if (f?.streamId) this.disconnectFramework(f.streamId);
     f?.sink?.close('framework torn down');
@@ -246,18 +320,35 @@ export class Master {
 
   // ---- agent protocol ------------------------------------------------------------------------------
 
-  subscribeAgent(call: Extract<AgentCall, { type: 'SUBSCRIBE' }>, sink: EventSink<AgentEvent>, files?: AgentFiles): { streamId: string; agentId: string } {
+  subscribeAgent(
+    call: Extract<AgentCall, { type: 'SUBSCRIBE' }>,
+    sink: EventSink<AgentEvent>,
+    files?: AgentFiles,
+  ): { streamId: string; agentId: string } {
     const info = call.subscribe.agent_info;
-    const id = info.id?.value && this.agents.has(info.id.value) ? info.id.value : (info.id?.value ?? newId(this.clock.now()));
+    const id =
+      info.id?.value && this.agents.has(info.id.value)
+        ? info.id.value
+        : (info.id?.value ?? newId(this.clock.now()));
     const previous = this.agents.get(id);
     if (previous?.streamId) this.agentStreams.delete(previous.streamId);
     previous?.sink?.close('agent re-subscribed');
-    const record: AgentRecord = { id, info: { ...info, id: { value: id } }, registered_at: previous?.record.registered_at ?? this.clock.now() };
+    const record: AgentRecord = {
+      id,
+      info: { ...info, id: { value: id } },
+      registered_at: previous?.record.registered_at ?? this.clock.now(),
+    };
     const streamId = randomUUID();
     this.agents.set(id, { record, state: 'ACTIVE', sink, streamId, files });
     this.agentStreams.set(streamId, id);
     this.writer.putAgent(record);
-    sink.send({ type: 'SUBSCRIBED', subscribed: { agent_id: { value: id }, heartbeat_interval_seconds: this.options.heartbeatIntervalSeconds ?? 15 } });
+    sink.send({
+      type: 'SUBSCRIBED',
+      subscribed: {
+        agent_id: { value: id },
+        heartbeat_interval_seconds: this.options.heartbeatIntervalSeconds ?? 15,
+      },
+    });
     this.allocator.addAgent(id, info.resources as Resource[]);
     this.reconcileAgent(id, call.subscribe.tasks);
     this.logger.info({ agent: id, hostname: info.hostname }, 'agent subscribed');
@@ -271,15 +362,36 @@ export class Master {
       const known = this.tasks.get(report.task.task_id.value);
       if (!known) {
         const now = this.clock.now();
-        const record: TaskRecord = { id: report.task.task_id.value, framework_id: report.framework_id.value, agent_id: agentId, task: report.task, status: report.status, created_at: now, updated_at: now };
+        const record: TaskRecord = {
+          id: report.task.task_id.value,
+          framework_id: report.framework_id.value,
+          agent_id: agentId,
+          task: report.task,
+          status: report.status,
+          created_at: now,
+          updated_at: now,
+        };
         this.tasks.set(record.id, record);
         this.writer.putTask(record);
       }
-      if (!isTerminal(report.status.state)) this.allocator.recordAllocation(report.framework_id.value, agentId, report.task.resources as Resource[]);
+      if (!isTerminal(report.status.state))
+        this.allocator.recordAllocation(
+          report.framework_id.value,
+          agentId,
+          report.task.resources as Resource[],
+        );
     }
     for (const task of this.tasks.values()) {
       if (task.agent_id !== agentId || isTerminal(task.status.state) || reported.has(task.id)) continue;
-      this.applyStatus(task, { ...task.status, state: 'TASK_LOST', source: 'SOURCE_MASTER', reason: 'REASON_AGENT_RESTARTED', message: 'the agent does not know this task', uuid: undefined, timestamp: this.clock.now() / 1000 });
+      this.applyStatus(task, {
+        ...task.status,
+        state: 'TASK_LOST',
+        source: 'SOURCE_MASTER',
+        reason: 'REASON_AGENT_RESTARTED',
+        message: 'the agent does not know this task',
+        uuid: undefined,
+        timestamp: this.clock.now() / 1000,
+      });
     }
   }
 
@@ -301,7 +413,8 @@ export class Master {
     const agentId = this.agentStreams.get(streamId);
     if (!agentId) throw new AgentNotSubscribedError(streamId);
     if (call.type === 'HEARTBEAT') return;
-    if (call.type !== 'UPDATE') throw new InvalidCallError(`agent call ${call.type} is not valid on an open stream`);
+    if (call.type !== 'UPDATE')
+      throw new InvalidCallError(`agent call ${call.type} is not valid on an open stream`);
     const task = this.tasks.get(call.update.status.task_id.value);
     if (!task) {
       this.logger.warn({ task: call.update.status.task_id.value }, 'update for an unknown task');
@@ -315,7 +428,8 @@ export class Master {
     const updated: TaskRecord = { ...task, status, updated_at: this.clock.now() };
     this.tasks.set(task.id, updated);
     this.writer.putTask(updated);
-    if (!wasTerminal && isTerminal(status.state)) this.allocator.recoverResources(task.framework_id, task.agent_id, task.task.resources as Resource[]);
+    if (!wasTerminal && isTerminal(status.state))
+      this.allocator.recoverResources(task.framework_id, task.agent_id, task.task.resources as Resource[]);
     this.sendFrameworkUpdate(task.framework_id, status);
     this.notifyTask(updated);
   }
@@ -345,13 +459,20 @@ export class Master {
     const offer = this.offers.get(offerId);
     if (!offer) return;
     this.offers.delete(offerId);
-    this.allocator.recoverResources(offer.framework_id.value, offer.agent_id.value, offer.resources as Resource[], refuseSeconds);
+    this.allocator.recoverResources(
+      offer.framework_id.value,
+      offer.agent_id.value,
+      offer.resources as Resource[],
+      refuseSeconds,
+    );
   }
 
   private rescindOffer(offerId: string): void {
     const offer = this.offers.get(offerId);
     if (!offer) return;
-    this.frameworks.get(offer.framework_id.value)?.sink?.send({ type: 'RESCIND', rescind: { offer_id: offer.id } });
+    this.frameworks
+      .get(offer.framework_id.value)
+      ?.sink?.send({ type: 'RESCIND', rescind: { offer_id: offer.id } });
     this.removeOffer(offerId);
   }
 
@@ -379,18 +500,29 @@ export class Master {
   }
 
   listFrameworks(): FrameworkView[] {
-    return [...this.frameworks.values()].map((f) => ({ id: f.record.id, name: f.record.info.name, roles: [f.record.role], active: f.sink !== undefined, registered_at: f.record.registered_at }));
+    return [...this.frameworks.values()].map((f) => ({
+      id: f.record.id,
+      name: f.record.info.name,
+      roles: [f.record.role],
+      active: f.sink !== undefined,
+      registered_at: f.record.registered_at,
+    }));
   }
 
   listTasks(options: { all: boolean }): TaskView[] {
-    return [...this.tasks.values()].filter((t) => options.all || !isTerminal(t.status.state)).map(toTaskView).sort((a, b) => b.created_at - a.created_at);
+    return [...this.tasks.values()]
+      .filter((t) => options.all || !isTerminal(t.status.state))
+      .map(toTaskView)
+      .sort((a, b) => b.created_at - a.created_at);
   }
 
   /** Finds a task by id, by a unique id prefix or suffix, or by name (the newest task of that name). */
   findTask(ref: string): TaskRecord {
     const exact = this.tasks.get(ref);
     if (exact) return exact;
-    const matches = [...this.tasks.values()].filter((t) => t.id.endsWith(ref) || t.id.startsWith(ref) || t.task.name === ref);
+    const matches = [...this.tasks.values()].filter(
+      (t) => t.id.endsWith(ref) || t.id.startsWith(ref) || t.task.name === ref,
+    );
     matches.sort((a, b) => b.created_at - a.created_at);
     const first = matches[0];
     if (!first) throw new TaskNotFoundError(ref);
@@ -401,14 +533,28 @@ export class Master {
   killTask(taskId: string, frameworkId?: string, graceSeconds?: number): void {
     const task = this.tasks.get(taskId);
     if (!task || (frameworkId !== undefined && task.framework_id !== frameworkId)) {
-      if (frameworkId) this.sendFrameworkUpdate(frameworkId, { task_id: { value: taskId }, state: 'TASK_UNKNOWN', source: 'SOURCE_MASTER', message: 'unknown task', timestamp: this.clock.now() / 1000 });
+      if (frameworkId)
+        this.sendFrameworkUpdate(frameworkId, {
+          task_id: { value: taskId },
+          state: 'TASK_UNKNOWN',
+          source: 'SOURCE_MASTER',
+          message: 'unknown task',
+          timestamp: this.clock.now() / 1000,
+        });
       return;
     }
     if (isTerminal(task.status.state)) return;
     const agent = this.agents.get(task.agent_id);
     const policy = task.task.kill_policy?.grace_period.nanoseconds;
     const grace = graceSeconds ?? (policy !== undefined ? policy / 1e9 : DEFAULT_KILL_GRACE_SECONDS);
-    agent?.sink?.send({ type: 'KILL', kill: { framework_id: { value: task.framework_id }, task_id: { value: taskId }, grace_period_seconds: grace } });
+    agent?.sink?.send({
+      type: 'KILL',
+      kill: {
+        framework_id: { value: task.framework_id },
+        task_id: { value: taskId },
+        grace_period_seconds: grace,
+      },
+    });
   }
 
   /** Resolves with the task once the master knows it, or undefined after `timeoutMs`. */
@@ -435,12 +581,17 @@ export class Master {
     if (!task) throw new TaskNotFoundError(taskId);
     const agent = this.agents.get(task.agent_id);
     const files = agent?.files ?? (agent ? this.options.remoteFiles?.(agent.record) : undefined);
-    if (!agent || !files) throw new OutputUnavailableError(`the agent of task "${taskId}" is not reachable, so its output is not available now`);
+    if (!agent || !files)
+      throw new OutputUnavailableError(
+        `the agent of task "${taskId}" is not reachable, so its output is not available now`,
+      );
     return files.output(taskId, options);
   }
 
   private usedOn(agentId: string): Resource[] {
-    return [...this.tasks.values()].filter((t) => t.agent_id === agentId && !isTerminal(t.status.state)).flatMap((t) => t.task.resources as Resource[]);
+    return [...this.tasks.values()]
+      .filter((t) => t.agent_id === agentId && !isTerminal(t.status.state))
+      .flatMap((t) => t.task.resources as Resource[]);
   }
 
   private notifyTask(task: TaskRecord): void {
@@ -449,5 +600,13 @@ export class Master {
 }
 
 function dropStatus(task: TaskInfo, message: string, now: number): TaskStatus {
-  return { task_id: task.task_id, agent_id: task.agent_id, state: 'TASK_DROPPED', source: 'SOURCE_MASTER', reason: 'REASON_TASK_INVALID', message, timestamp: now / 1000 };
+  return {
+    task_id: task.task_id,
+    agent_id: task.agent_id,
+    state: 'TASK_DROPPED',
+    source: 'SOURCE_MASTER',
+    reason: 'REASON_TASK_INVALID',
+    message,
+    timestamp: now / 1000,
+  };
 }

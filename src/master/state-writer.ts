@@ -32,7 +32,8 @@ export class MasterStateWriter {
       this.store.list<TaskRecord>(TASKS),
     ]);
     const taskRecords = tasks.map((e) => structuredClone(e.value) as TaskRecord);
-    for (const t of [...taskRecords].sort((a, b) => a.updated_at - b.updated_at)) if (isTerminal(t.status.state)) this.completed.push(t.id);
+    for (const t of [...taskRecords].sort((a, b) => a.updated_at - b.updated_at))
+      if (isTerminal(t.status.state)) this.completed.push(t.id);
     return {
       frameworks: frameworks.map((e) => structuredClone(e.value) as FrameworkRecord),
       agents: agents.map((e) => structuredClone(e.value) as AgentRecord),
@@ -56,7 +57,8 @@ export class MasterStateWriter {
     this.enqueue({ op: 'put', key: TASKS + record.id, value: record });
     if (!isTerminal(record.status.state) || this.completed.includes(record.id)) return;
     this.completed.push(record.id);
-    while (this.completed.length > MAX_COMPLETED_TASKS) this.enqueue({ op: 'delete', key: TASKS + this.completed.shift()! });
+    while (this.completed.length > MAX_COMPLETED_TASKS)
+      this.enqueue({ op: 'delete', key: TASKS + this.completed.shift()! });
   }
 
   /** Resolves once everything queued so far is written. */

@@ -19,7 +19,8 @@ export function validateLaunch(
     if (!NAME_PATTERN.test(id)) return `task id "${id}" is not valid: use letters, digits, "_", "." and "-"`;
     if (ids.has(id) || taskExists(id)) return `task id "${id}" is already in use`;
     ids.add(id);
-    if (task.agent_id.value !== agentId) return `task "${id}" names agent "${task.agent_id.value}", but the offer is for "${agentId}"`;
+    if (task.agent_id.value !== agentId)
+      return `task "${id}" names agent "${task.agent_id.value}", but the offer is for "${agentId}"`;
     if (task.resources.length === 0) return `task "${id}" asks for no resources`;
     needed = addResources(needed, task.resources as Resource[]);
   }

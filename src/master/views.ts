@@ -4,7 +4,9 @@ import type { TaskRecord } from './types.js';
 /** What the operator API shows of a task: its name, image, command and latest state. */
 export function toTaskView(t: TaskRecord): TaskView {
   const command = t.task.command;
-  const args = command?.shell ? ['sh', '-c', command.value ?? ''] : (command?.arguments ?? (command?.value ? [command.value] : []));
+  const args = command?.shell
+    ? ['sh', '-c', command.value ?? '']
+    : (command?.arguments ?? (command?.value ? [command.value] : []));
   return {
     id: t.id,
     name: t.task.name,

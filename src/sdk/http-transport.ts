@@ -2,7 +2,7 @@
  * The scheduler API over HTTP: SUBSCRIBE opens a long-lived response of RecordIO events; other calls
  * are separate POSTs carrying the `Mesos-Stream-Id` header and answered with 202.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { decodeRecords } from '../api/recordio.js';
 import type { SchedulerCall, SchedulerEvent } from '../api/scheduler.js';
@@ -47,7 +47,8 @@ export class HttpSchedulerTransport implements SchedulerTransport {
     void (async () => {
       let reason: string | undefined;
       try {
-        for await (const event of decodeRecords<SchedulerEvent>(res.body as Readable)) handlers.onEvent(event);
+        for await (const event of decodeRecords<SchedulerEvent>(res.body as Readable))
+          handlers.onEvent(event);
       } catch (err) {
         reason = describeError(err);
       } finally {

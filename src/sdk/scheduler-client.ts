@@ -44,11 +44,18 @@ export class SchedulerClient {
   }
 
   async subscribe(): Promise<string> {
-    const info: FrameworkInfo = { ...this.options.framework, ...(this.frameworkId ? { id: { value: this.frameworkId } } : {}) };
+    const info: FrameworkInfo = {
+      ...this.options.framework,
+      ...(this.frameworkId ? { id: { value: this.frameworkId } } : {}),
+    };
     let resolveId!: (id: string) => void;
     const subscribed = new Promise<string>((resolve) => (resolveId = resolve));
     const { streamId } = await this.options.transport.subscribe(
-      { type: 'SUBSCRIBE', ...(this.frameworkId ? { framework_id: { value: this.frameworkId } } : {}), subscribe: { framework_info: info } },
+      {
+        type: 'SUBSCRIBE',
+        ...(this.frameworkId ? { framework_id: { value: this.frameworkId } } : {}),
+        subscribe: { framework_info: info },
+      },
       {
         onEvent: (event) => {
           if (event.type === 'SUBSCRIBED') resolveId(event.subscribed.framework_id.value);
@@ -70,7 +77,14 @@ export class SchedulerClient {
   }
 
   accept(offerIds: string[], operations: Operation[], refuseSeconds?: number): Promise<void> {
-    return this.call({ type: 'ACCEPT', accept: { offer_ids: offerIds.map((value) => ({ value })), operations, ...(refuseSeconds !== undefined ? { filters: { refuse_seconds: refuseSeconds } } : {}) } });
+    return this.call({
+      type: 'ACCEPT',
+      accept: {
+        offer_ids: offerIds.map((value) => ({ value })),
+        operations,
+        ...(refuseSeconds !== undefined ? { filters: { refuse_seconds: refuseSeconds } } : {}),
+      },
+    });
   }
 
   launch(offerIds: string[], tasks: TaskInfo[], refuseSeconds?: number): Promise<void> {
@@ -78,7 +92,13 @@ export class SchedulerClient {
   }
 
   decline(offerIds: string[], refuseSeconds?: number): Promise<void> {
-    return this.call({ type: 'DECLINE', decline: { offer_ids: offerIds.map((value) => ({ value })), ...(refuseSeconds !== undefined ? { filters: { refuse_seconds: refuseSeconds } } : {}) } });
+    return this.call({
+      type: 'DECLINE',
+      decline: {
+        offer_ids: offerIds.map((value) => ({ value })),
+        ...(refuseSeconds !== undefined ? { filters: { refuse_seconds: refuseSeconds } } : {}),
+      },
+    });
   }
 
   revive(): Promise<void> {
@@ -90,11 +110,22 @@ export class SchedulerClient {
   }
 
   kill(taskId: string, agentId?: string): Promise<void> {
-    return this.call({ type: 'KILL', kill: { task_id: { value: taskId }, ...(agentId ? { agent_id: { value: agentId } } : {}) } });
+    return this.call({
+      type: 'KILL',
+      kill: { task_id: { value: taskId }, ...(agentId ? { agent_id: { value: agentId } } : {}) },
+    });
   }
 
   reconcile(tasks: Array<{ taskId: string; agentId?: string }> = []): Promise<void> {
-    return this.call({ type: 'RECONCILE', reconcile: { tasks: tasks.map((t) => ({ task_id: { value: t.taskId }, ...(t.agentId ? { agent_id: { value: t.agentId } } : {}) })) } });
+    return this.call({
+      type: 'RECONCILE',
+      reconcile: {
+        tasks: tasks.map((t) => ({
+          task_id: { value: t.taskId },
+          ...(t.agentId ? { agent_id: { value: t.agentId } } : {}),
+        })),
+      },
+    });
   }
 
   private async call(call: SchedulerCall): Promise<void> {
@@ -104,7 +135,9 @@ export class SchedulerClient {
 
   /** Events are handled one at a time, in order; a slow handler delays the next event, never reorders. */
   private enqueue(event: SchedulerEvent): void {
-    this.chain = this.chain.then(() => this.dispatch(event)).catch((err: unknown) => this.logger.error({ err, event: event.type }, 'framework handler failed'));
+    this.chain = this.chain
+      .then(() => this.dispatch(event))
+      .catch((err: unknown) => this.logger.error({ err, event: event.type }, 'framework handler failed'));
   }
 
   private get logger(): Logger {
@@ -117,14 +150,19 @@ export class SchedulerClient {
       case 'SUBSCRIBED':
         return h.subscribed?.(event.subscribed.framework_id.value);
       case 'OFFERS':
-        return h.offers ? h.offers(event.offers.offers) : this.decline(event.offers.offers.map((o) => o.id.value));
+        return h.offers
+          ? h.offers(event.offers.offers)
+          : this.decline(event.offers.offers.map((o) => o.id.value));
       case 'RESCIND':
         return h.rescind?.(event.rescind.offer_id.value);
       case 'UPDATE': {
         const status = event.update.status;
         await h.update?.(status);
         if (status.uuid && status.agent_id) {
-          await this.call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: status.agent_id, task_id: status.task_id, uuid: status.uuid } });
+          await this.call({
+            type: 'ACKNOWLEDGE',
+            acknowledge: { agent_id: status.agent_id, task_id: status.task_id, uuid: status.uuid },
+          });
         }
         return;
       }

@@ -44,7 +44,9 @@ export interface SingleNode {
 export class PortInUseError extends BerthError {
   readonly code = 'ERR_PORT_IN_USE';
   constructor(port: number, listen: string) {
-    super(`port ${port} on ${listen} is already in use: is berth already running? Stop it, or pick another port with --port`);
+    super(
+      `port ${port} on ${listen} is already in use: is berth already running? Stop it, or pick another port with --port`,
+    );
   }
 }
 
@@ -52,7 +54,8 @@ export class RuntimeUnavailableError extends BerthError {
   readonly code = 'ERR_RUNTIME_UNAVAILABLE';
 }
 
-const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 
 /** The token lives in `<data-dir>/token`, mode 0600; it is made on first start. */
 export function ensureToken(dataDir: string): string {
@@ -65,23 +68,37 @@ export function ensureToken(dataDir: string): string {
 function chooseRuntime(wanted: SingleNodeOptions['runtime']): { kind: 'runc' | 'process'; note?: string } {
   const detected = detectRuntime();
   if (wanted === 'process') return { kind: 'process' };
-  if (wanted === 'runc' && detected.kind !== 'runc') throw new RuntimeUnavailableError(`--runtime runc is not possible here: ${detected.reason}`);
-  if (detected.kind === 'process') return { kind: 'process', note: `runc cannot be used (${detected.reason}): tasks run as plain processes without isolation` };
+  if (wanted === 'runc' && detected.kind !== 'runc')
+    throw new RuntimeUnavailableError(`--runtime runc is not possible here: ${detected.reason}`);
+  if (detected.kind === 'process')
+    return {
+      kind: 'process',
+      note: `runc cannot be used (${detected.reason}): tasks run as plain processes without isolation`,
+    };
   return { kind: 'runc' };
 }
 
 export async function startSingleNode(options: SingleNodeOptions): Promise<SingleNode> {
   const { dataDir, logger } = options;
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new InvalidArgumentError(`bad port "${options.port}"`);
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
+    throw new InvalidArgumentError(`bad port "${options.port}"`);
   const runtime = chooseRuntime(options.runtime);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const token = ensureToken(dataDir);
   const tokenRequired = !isLoopback(options.listen);
   const store = await openStore(`sqlite:${join(dataDir, 'state.db')}`);
   const images = await ImageStore.open(join(dataDir, 'images'), { logger });
-  const master = new Master({ store, logger: logger.child({ c: 'master' }), allocationIntervalMs: options.allocationIntervalMs ?? 1000 });
+  const master = new Master({
+    store,
+    logger: logger.child({ c: 'master' }),
+    allocationIntervalMs: options.allocationIntervalMs ?? 1000,
+  });
   await master.recover();
-  const run = new RunFramework({ store, transport: localSchedulerTransport(master), logger: logger.child({ c: 'run' }) });
+  const run = new RunFramework({
+    store,
+    transport: localSchedulerTransport(master),
+    logger: logger.child({ c: 'run' }),
+  });
   const app = buildApp(logger, tokenRequired ? token : undefined);
   registerMasterRoutes(app, master);
   registerRunRoutes(app, run);

@@ -11,7 +11,10 @@ import { Cluster, runCli } from './harness.js';
 test('an unreachable master says how to start one', async () => {
   const r = await runCli(['ps'], { ...process.env, BERTH_MASTER: 'http://127.0.0.1:9' });
   assert.equal(r.code, 69);
-  assert.equal(r.stderr, 'berth: cannot reach the berth master at http://127.0.0.1:9: start one with `berth up`, or point --master / BERTH_MASTER at a running one\n');
+  assert.equal(
+    r.stderr,
+    'berth: cannot reach the berth master at http://127.0.0.1:9: start one with `berth up`, or point --master / BERTH_MASTER at a running one\n',
+  );
 });
 
 test('a port in use is one clear line', async (t) => {
@@ -21,9 +24,15 @@ test('a port in use is one clear line', async (t) => {
   const port = (server.address() as { port: number }).port;
   const home = mkdtempSync(join(tmpdir(), 'berth-it-'));
   t.after(() => rmSync(home, { recursive: true, force: true }));
-  const r = await runCli(['up', '--port', String(port), '--runtime', 'process'], { ...process.env, BERTH_HOME: home });
+  const r = await runCli(['up', '--port', String(port), '--runtime', 'process'], {
+    ...process.env,
+    BERTH_HOME: home,
+  });
   assert.equal(r.code, 75);
-  assert.equal(r.stderr, `berth: port ${port} on 127.0.0.1 is already in use: is berth already running? Stop it, or pick another port with --port\n`);
+  assert.equal(
+    r.stderr,
+    `berth: port ${port} on 127.0.0.1 is already in use: is berth already running? Stop it, or pick another port with --port\n`,
+  );
 });
 
 test('listening beyond loopback requires the bearer token from the data dir', async (t) => {
@@ -34,7 +43,9 @@ test('listening beyond loopback requires the bearer token from the data dir', as
   const denied = await request(`${cluster.url}/api/v1/agents`);
   assert.equal(denied.statusCode, 401);
   assert.match(await denied.body.text(), /ERR_UNAUTHORIZED/);
-  const allowed = await request(`${cluster.url}/api/v1/agents`, { headers: { authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` } });
+  const allowed = await request(`${cluster.url}/api/v1/agents`, {
+    headers: { authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` },
+  });
   assert.equal(allowed.statusCode, 200);
   await allowed.body.dump();
   const viaCli = await cluster.cli(['nodes']);

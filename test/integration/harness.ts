@@ -43,7 +43,10 @@ export class Cluster {
   }
 
   async up(): Promise<void> {
-    const child = spawn(process.execPath, [BERTH, 'up', '--port', '0', ...this.args], { env: { ...process.env, BERTH_HOME: this.home, BERTH_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BERTH, 'up', '--port', '0', ...this.args], {
+      env: { ...process.env, BERTH_HOME: this.home, BERTH_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     this.output = '';
     child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));

@@ -7,9 +7,26 @@ test('images, task history and running tasks survive a restart', { skip: canUseR
   const cluster = await Cluster.start();
   t.after(() => cluster.destroy());
   await cluster.importBusybox();
-  const done = await cluster.cli(['run', '--name', 'before', 'busybox', 'sh', '-c', 'echo from before; exit 4']);
+  const done = await cluster.cli([
+    'run',
+    '--name',
+    'before',
+    'busybox',
+    'sh',
+    '-c',
+    'echo from before; exit 4',
+  ]);
   assert.equal(done.code, 4);
-  const long = await cluster.cli(['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'sleep 2; echo still here']);
+  const long = await cluster.cli([
+    'run',
+    '-d',
+    '--name',
+    'survivor',
+    'busybox',
+    'sh',
+    '-c',
+    'sleep 2; echo still here',
+  ]);
   assert.equal(long.code, 0, long.stderr);
   await new Promise((r) => setTimeout(r, 500));
 

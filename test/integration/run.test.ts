@@ -57,13 +57,33 @@ describe('berth run on runc', { skip }, () => {
   });
 
   test('the memory limit shows in the container cgroup', async () => {
-    const r = await cluster.cli(['run', '--rm', '--mem', '48M', 'busybox', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max']);
+    const r = await cluster.cli([
+      'run',
+      '--rm',
+      '--mem',
+      '48M',
+      'busybox',
+      'sh',
+      '-c',
+      'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), String(48 * 1024 * 1024));
   });
 
   test('env and working directory reach the task', async () => {
-    const r = await cluster.cli(['run', '--rm', '-e', 'GREETING=hi there', '-w', '/tmp', 'busybox', 'sh', '-c', 'echo "$GREETING from $(pwd)"']);
+    const r = await cluster.cli([
+      'run',
+      '--rm',
+      '-e',
+      'GREETING=hi there',
+      '-w',
+      '/tmp',
+      'busybox',
+      'sh',
+      '-c',
+      'echo "$GREETING from $(pwd)"',
+    ]);
     assert.equal(r.stdout, 'hi there from /tmp\n', r.stderr);
   });
 
@@ -73,7 +93,10 @@ describe('berth run on runc', { skip }, () => {
     const gone = await cluster.cli(['run', '--rm', '--name', 'gone', 'busybox', 'true']);
     assert.equal(gone.code, 0, gone.stderr);
     const ps = await cluster.cli(['ps', '-a']);
-    const goneId = ps.stdout.split('\n').find((l) => /\sgone\s/.test(l))?.split(/\s+/)[0];
+    const goneId = ps.stdout
+      .split('\n')
+      .find((l) => /\sgone\s/.test(l))
+      ?.split(/\s+/)[0];
     assert.ok(goneId);
     const sandboxes = join(cluster.home, 'agent', 'sandboxes');
     const goneDir = (await import('node:fs')).readdirSync(sandboxes).find((d) => d.endsWith(goneId));
@@ -88,7 +111,16 @@ describe('berth run on runc', { skip }, () => {
   });
 
   test('-d detaches; logs -f follows; kill sends SIGTERM, then SIGKILL after the grace', async () => {
-    const d = await cluster.cli(['run', '-d', '--name', 'looper', 'busybox', 'sh', '-c', 'trap "echo bye; exit 0" TERM; echo up; while true; do sleep 0.1; done']);
+    const d = await cluster.cli([
+      'run',
+      '-d',
+      '--name',
+      'looper',
+      'busybox',
+      'sh',
+      '-c',
+      'trap "echo bye; exit 0" TERM; echo up; while true; do sleep 0.1; done',
+    ]);
     assert.equal(d.code, 0, d.stderr);
     const id = d.stdout.trim();
     assert.match(id, /^[0-9a-z]{18}$/);
@@ -107,7 +139,10 @@ describe('berth run on runc', { skip }, () => {
     await cluster.cli(['kill', '-t', '1', stubbornId]);
     let state = '';
     while (Date.now() - started < 10_000 && !/KILLED/.test(state)) {
-      state = (await cluster.cli(['ps', '-a'])).stdout.split('\n').find((l) => l.startsWith(stubbornId.slice(-12))) ?? '';
+      state =
+        (await cluster.cli(['ps', '-a'])).stdout
+          .split('\n')
+          .find((l) => l.startsWith(stubbornId.slice(-12))) ?? '';
     }
     assert.match(state, /KILLED\s+\S+\s+.*137$/, 'PID 1 ignores SIGTERM, so SIGKILL ends it: 128+9');
   });

@@ -20,7 +20,10 @@ test('a framework subscribes, launches and acknowledges over HTTP', { skip: canU
   const sub = await request(api, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'SUBSCRIBE', subscribe: { framework_info: { name: 'outside', roles: ['*'] } } }),
+    body: JSON.stringify({
+      type: 'SUBSCRIBE',
+      subscribe: { framework_info: { name: 'outside', roles: ['*'] } },
+    }),
   });
   assert.equal(sub.statusCode, 200);
   assert.equal(sub.headers['content-type'], 'application/recordio');
@@ -35,7 +38,11 @@ test('a framework subscribes, launches and acknowledges over HTTP', { skip: canU
     }
   };
   const call = async (body: object) => {
-    const res = await request(api, { method: 'POST', headers: { 'content-type': 'application/json', 'mesos-stream-id': streamId }, body: JSON.stringify({ framework_id: { value: frameworkId }, ...body }) });
+    const res = await request(api, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'mesos-stream-id': streamId },
+      body: JSON.stringify({ framework_id: { value: frameworkId }, ...body }),
+    });
     const text = await res.body.text();
     return { status: res.statusCode, text };
   };
@@ -52,7 +59,26 @@ test('a framework subscribes, launches and acknowledges over HTTP', { skip: canU
     type: 'ACCEPT',
     accept: {
       offer_ids: [offer.id],
-      operations: [{ type: 'LAUNCH', launch: { task_infos: [{ name: 'from-outside', task_id: { value: taskId }, agent_id: offer.agent_id, resources: [scalar('cpus', 0.1), scalar('mem', 32)], command: { value: 'echo outside; exit 5' }, container: { type: 'MESOS', mesos: { image: { type: 'DOCKER', docker: { name: 'busybox' } } } } }] } }],
+      operations: [
+        {
+          type: 'LAUNCH',
+          launch: {
+            task_infos: [
+              {
+                name: 'from-outside',
+                task_id: { value: taskId },
+                agent_id: offer.agent_id,
+                resources: [scalar('cpus', 0.1), scalar('mem', 32)],
+                command: { value: 'echo outside; exit 5' },
+                container: {
+                  type: 'MESOS',
+                  mesos: { image: { type: 'DOCKER', docker: { name: 'busybox' } } },
+                },
+              },
+            ],
+          },
+        },
+      ],
       filters: { refuse_seconds: 60 },
     },
   });
@@ -64,19 +90,33 @@ test('a framework subscribes, launches and acknowledges over HTTP', { skip: canU
     const status = (e as Extract<SchedulerEvent, { type: 'UPDATE' }>).update.status;
     assert.equal(status.task_id.value, taskId);
     seen.push(status);
-    const ack = await call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: status.agent_id, task_id: status.task_id, uuid: status.uuid } });
+    const ack = await call({
+      type: 'ACKNOWLEDGE',
+      acknowledge: { agent_id: status.agent_id, task_id: status.task_id, uuid: status.uuid },
+    });
     assert.equal(ack.status, 202, ack.text);
     if (status.state === 'TASK_FAILED' || status.state === 'TASK_FINISHED') break;
   }
-  assert.deepEqual(seen.map((s) => s.state), ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED']);
+  assert.deepEqual(
+    seen.map((s) => s.state),
+    ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED'],
+  );
   assert.equal(seen.at(-1)?.exit_code, 5);
   const logs = await cluster.cli(['logs', taskId]);
   assert.equal(logs.stdout, 'outside\n');
 
-  const bad = await request(api, { method: 'POST', headers: { 'content-type': 'application/json', 'mesos-stream-id': streamId }, body: JSON.stringify({ type: 'NOPE' }) });
+  const bad = await request(api, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'mesos-stream-id': streamId },
+    body: JSON.stringify({ type: 'NOPE' }),
+  });
   assert.equal(bad.statusCode, 400);
   assert.match(await bad.body.text(), /ERR_INVALID_CALL/);
-  const stranger = await request(api, { method: 'POST', headers: { 'content-type': 'application/json', 'mesos-stream-id': 'not-a-stream' }, body: JSON.stringify({ type: 'REVIVE' }) });
+  const stranger = await request(api, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'mesos-stream-id': 'not-a-stream' },
+    body: JSON.stringify({ type: 'REVIVE' }),
+  });
   assert.equal(stranger.statusCode, 403);
   await stranger.body.dump();
   await events.return?.(undefined);

@@ -5,10 +5,15 @@ import type { Command } from 'commander';
 import tar from 'tar-stream';
 import { shortId } from '../../core/ids.js';
 import { formatAge, formatBytes } from '../../core/units.js';
-import { ImportSourceNotFoundError, packDirectory, parseReference, type ImageSummary, type ResolvedImage } from '../../image/index.js';
+import {
+  ImportSourceNotFoundError,
+  packDirectory,
+  parseReference,
+  type ImageSummary,
+  type ResolvedImage,
+} from '../../image/index.js';
 import { clientFor, print, withMaster } from '../context.js';
 import { formatTable } from '../table.js';
-
 
 function listImages(program: Command, name: string, description: string): void {
   withMaster(program.command(name))
@@ -17,7 +22,13 @@ function listImages(program: Command, name: string, description: string): void {
     .action(async (opts: { master?: string }) => {
       const { images } = await clientFor(opts).get<{ images: ImageSummary[] }>('/api/v1/images');
       const now = Date.now();
-      const rows = images.map((i) => [i.repository, i.tag, shortId(i.digest.replace(/^sha256:/, '')), formatBytes(i.size), formatAge(now - Date.parse(i.created))]);
+      const rows = images.map((i) => [
+        i.repository,
+        i.tag,
+        shortId(i.digest.replace(/^sha256:/, '')),
+        formatBytes(i.size),
+        formatAge(now - Date.parse(i.created)),
+      ]);
       print(formatTable(['REPOSITORY', 'TAG', 'DIGEST', 'SIZE', 'CREATED'], rows));
     });
 }
@@ -42,12 +53,19 @@ export function registerImageCommands(program: Command): void {
     .description('make a one-layer image from a root file system (a directory, or a tar file, plain or gzip)')
     .argument('<source>', 'directory or tar file')
     .argument('<name>', 'NAME[:TAG] (the tag defaults to latest)')
-    .addHelpText('after', '\nExamples:\n  berth image import ./rootfs busybox\n  berth image import alpine-minirootfs.tar.gz alpine:3.20')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  berth image import ./rootfs busybox\n  berth image import alpine-minirootfs.tar.gz alpine:3.20',
+    )
     .action(async (source: string, name: string, opts: { master?: string }) => {
       const ref = parseReference(name);
       const { stream, type } = await sourceStream(source);
       const reference = `${ref.repository}:${ref.tag ?? 'latest'}`;
-      const result = await clientFor(opts).upload<ResolvedImage>(`/api/v1/images/import?reference=${encodeURIComponent(reference)}`, stream, type);
+      const result = await clientFor(opts).upload<ResolvedImage>(
+        `/api/v1/images/import?reference=${encodeURIComponent(reference)}`,
+        stream,
+        type,
+      );
       print(`${result.reference} ${result.manifestDigest}`);
     });
   listImages(image, 'ls', 'list images');

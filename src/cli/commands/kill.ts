@@ -10,8 +10,11 @@ export function registerKill(program: Command): void {
     .addHelpText('after', '\nExamples:\n  berth kill web-1\n  berth kill -t 0 3f9c2a1b7d0e')
     .action(async (task: string, opts: { master?: string; time: string }) => {
       const grace = Number(opts.time);
-      if (!Number.isFinite(grace) || grace < 0) throw new InvalidArgumentError(`bad grace period "${opts.time}": use seconds, e.g. 10`);
-      const { id } = await clientFor(opts).post<{ id: string }>(`/api/v1/tasks/${encodeURIComponent(task)}/kill?grace=${grace}`);
+      if (!Number.isFinite(grace) || grace < 0)
+        throw new InvalidArgumentError(`bad grace period "${opts.time}": use seconds, e.g. 10`);
+      const { id } = await clientFor(opts).post<{ id: string }>(
+        `/api/v1/tasks/${encodeURIComponent(task)}/kill?grace=${grace}`,
+      );
       print(id);
     });
 }

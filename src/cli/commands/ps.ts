@@ -13,7 +13,9 @@ export function registerPs(program: Command): void {
     .option('-a, --all', 'show ended tasks too')
     .addHelpText('after', '\nExamples:\n  berth ps\n  berth ps -a')
     .action(async (opts: { master?: string; all?: boolean }) => {
-      const { tasks } = await clientFor(opts).get<{ tasks: TaskView[] }>(`/api/v1/tasks${opts.all ? '?all=true' : ''}`);
+      const { tasks } = await clientFor(opts).get<{ tasks: TaskView[] }>(
+        `/api/v1/tasks${opts.all ? '?all=true' : ''}`,
+      );
       const now = Date.now();
       const rows = tasks.map((t) => [
         shortId(t.id),

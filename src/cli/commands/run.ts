@@ -26,7 +26,8 @@ function toRequest(image: string, command: string[], opts: RunOptions): RunReque
     if (eq <= 0) throw new InvalidArgumentError(`bad environment variable "${pair}": use -e KEY=VALUE`);
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  if (opts.workdir !== undefined && !opts.workdir.startsWith('/')) throw new InvalidArgumentError(`bad working directory "${opts.workdir}": it must be absolute`);
+  if (opts.workdir !== undefined && !opts.workdir.startsWith('/'))
+    throw new InvalidArgumentError(`bad working directory "${opts.workdir}": it must be absolute`);
   return {
     image,
     ...(command.length > 0 ? { command } : {}),
@@ -50,7 +51,7 @@ export function registerRun(program: Command): void {
   withMaster(program.command('run'))
     .description('run a one-off task from an image and stream its output')
     .argument('<image>', 'image NAME[:TAG]')
-    .argument('[command...]', 'command and arguments (default: the image\'s)')
+    .argument('[command...]', "command and arguments (default: the image's)")
     .option('--rm', 'remove the sandbox (logs and writable layer) when the task ends')
     .option('-d, --detach', 'print the task id and return at once')
     .option('--name <name>', 'a name for the task')
@@ -59,10 +60,16 @@ export function registerRun(program: Command): void {
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .passThroughOptions()
-    .addHelpText('after', '\nExamples:\n  berth run --rm busybox echo hello\n  berth run -d --name web --mem 64M busybox httpd -f -p 8080\n  berth run --rm -e NAME=world busybox sh -c \'echo hello $NAME\'')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  berth run --rm busybox echo hello\n  berth run -d --name web --mem 64M busybox httpd -f -p 8080\n  berth run --rm -e NAME=world busybox sh -c 'echo hello $NAME'",
+    )
     .action(async (image: string, command: string[], opts: RunOptions) => {
       const client = clientFor(opts);
-      const { id } = await client.post<{ id: string; name: string }>('/v1/run', toRequest(image, command, opts));
+      const { id } = await client.post<{ id: string; name: string }>(
+        '/v1/run',
+        toRequest(image, command, opts),
+      );
       if (opts.detach) return print(id);
       exit.code = await attach(client, id);
     });

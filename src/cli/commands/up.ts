@@ -24,23 +24,39 @@ export function registerUp(program: Command): void {
     .description('run a single-node cluster in the foreground: master, one agent and the built-in frameworks')
     .option('--data-dir <dir>', 'where state lives (default: $BERTH_HOME or ~/.berth)')
     .option('--port <port>', 'API port', String(DEFAULT_PORT))
-    .option('--listen <address>', 'address to listen on; anything but loopback requires the bearer token', '127.0.0.1')
+    .option(
+      '--listen <address>',
+      'address to listen on; anything but loopback requires the bearer token',
+      '127.0.0.1',
+    )
     .option('--runtime <runtime>', 'runc or process (default: runc when possible)')
     .option('--resources <spec>', 'resources to offer instead of the detected ones, e.g. "cpus:2;mem:4096"')
     .option('--demo', 'import a busybox image and run a container once the cluster is up')
-    .addHelpText('after', '\nExamples:\n  berth up\n  berth up --demo\n  BERTH_HOME=/tmp/b berth up --port 7171 --runtime process')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  berth up\n  berth up --demo\n  BERTH_HOME=/tmp/b berth up --port 7171 --runtime process',
+    )
     .action(async (opts: UpOptions) => {
       if (opts.runtime !== undefined && opts.runtime !== 'runc' && opts.runtime !== 'process') {
         throw new InvalidArgumentError(`bad runtime "${opts.runtime}": use runc or process`);
       }
       const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`bad port "${opts.port}": use a number from 0 to 65535`);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new InvalidArgumentError(`bad port "${opts.port}": use a number from 0 to 65535`);
       const dir = dataDir(opts.dataDir);
       const logger = createLogger('berth', process.env.BERTH_LOG_LEVEL ?? 'warn');
-      const node = await startSingleNode({ dataDir: dir, port, listen: opts.listen, logger, ...(opts.runtime ? { runtime: opts.runtime as 'runc' | 'process' } : {}), ...(opts.resources ? { resources: opts.resources } : {}) });
+      const node = await startSingleNode({
+        dataDir: dir,
+        port,
+        listen: opts.listen,
+        logger,
+        ...(opts.runtime ? { runtime: opts.runtime as 'runc' | 'process' } : {}),
+        ...(opts.resources ? { resources: opts.resources } : {}),
+      });
       if (node.runtimeNote) warn(node.runtimeNote);
       print(`berth is up: API on ${node.url} (runtime ${node.runtime}, data in ${dir})`);
-      if (node.tokenRequired) print(`clients need the bearer token in ${join(dir, 'token')} (or BERTH_TOKEN)`);
+      if (node.tokenRequired)
+        print(`clients need the bearer token in ${join(dir, 'token')} (or BERTH_TOKEN)`);
       if (opts.demo) await runDemo(node);
       print('press Ctrl-C to stop; tasks keep their state for the next start');
       await waitForSignal();
@@ -76,13 +92,21 @@ async function runDemo(node: SingleNode): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const task = node.run.submit({ image: 'busybox:latest', command: ['sh', '-c', 'echo "hello from a berth container: hostname $(hostname), pid $$"'], rm: true, mem: 64 });
+  const task = node.run.submit({
+    image: 'busybox:latest',
+    command: ['sh', '-c', 'echo "hello from a berth container: hostname $(hostname), pid $$"'],
+    rm: true,
+    mem: 64,
+  });
   print(`demo: berth run --rm busybox sh -c 'echo hello …'  (task ${task.id})`);
   const record = await node.master.waitForTask(task.id, 30_000);
   if (!record) return warn('demo: the task was not launched within 30 s');
   for await (const out of node.master.output(task.id, { follow: true })) {
     if (out.type === 'OUTPUT') process.stdout.write(`  | ${Buffer.from(out.data, 'base64').toString()}`);
-    else print(`demo: task ended ${out.status.state.replace('TASK_', '')} with exit code ${out.status.exit_code ?? '-'}`);
+    else
+      print(
+        `demo: task ended ${out.status.state.replace('TASK_', '')} with exit code ${out.status.exit_code ?? '-'}`,
+      );
   }
   print(`try: berth run --rm busybox echo hello   (BERTH_MASTER=${node.url})`);
 }

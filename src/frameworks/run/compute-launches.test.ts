@@ -12,12 +12,33 @@ const offer = (id: string, cpus: number, mem: number): Offer => ({
   hostname: 'h',
   resources: [scalar('cpus', cpus), scalar('mem', mem)],
 });
-const task = (id: string, cpus: number, mem: number): RunTask => ({ id, name: id, request: {}, cpus, mem, state: 'PENDING', created_at: 0, updated_at: 0 });
+const task = (id: string, cpus: number, mem: number): RunTask => ({
+  id,
+  name: id,
+  request: {},
+  cpus,
+  mem,
+  state: 'PENDING',
+  created_at: 0,
+  updated_at: 0,
+});
 
 test('first fit in submission order, and the leftovers of an offer are used', () => {
-  const plan = computeLaunches([task('a', 1, 100), task('b', 1, 100), task('c', 4, 100)], [offer('o1', 1.5, 1000), offer('o2', 2, 1000)]);
-  assert.deepEqual([...plan.launches].map(([o, ts]) => [o, ts.map((t) => t.id)]), [['o1', ['a']], ['o2', ['b']]]);
-  assert.deepEqual(plan.unplaced.map((t) => t.id), ['c']);
+  const plan = computeLaunches(
+    [task('a', 1, 100), task('b', 1, 100), task('c', 4, 100)],
+    [offer('o1', 1.5, 1000), offer('o2', 2, 1000)],
+  );
+  assert.deepEqual(
+    [...plan.launches].map(([o, ts]) => [o, ts.map((t) => t.id)]),
+    [
+      ['o1', ['a']],
+      ['o2', ['b']],
+    ],
+  );
+  assert.deepEqual(
+    plan.unplaced.map((t) => t.id),
+    ['c'],
+  );
   assert.deepEqual(plan.decline, []);
 });
 

@@ -18,10 +18,14 @@ const RunRequestBody = Type.Object(
 );
 
 export function registerRunRoutes(app: FastifyInstance, run: RunFramework): void {
-  app.post<{ Body: Static<typeof RunRequestBody> }>('/v1/run', { schema: { body: RunRequestBody } }, async (req, reply) => {
-    const task = run.submit(req.body);
-    return reply.status(201).send({ id: task.id, name: task.name });
-  });
+  app.post<{ Body: Static<typeof RunRequestBody> }>(
+    '/v1/run',
+    { schema: { body: RunRequestBody } },
+    async (req, reply) => {
+      const task = run.submit(req.body);
+      return reply.status(201).send({ id: task.id, name: task.name });
+    },
+  );
   app.get('/v1/run', async () => ({ tasks: run.list() }));
   app.get<{ Params: { id: string } }>('/v1/run/:id', async (req) => run.get(req.params.id));
 }

@@ -38,13 +38,21 @@ export class RunFramework {
 
   /** Loads its tasks, subscribes (keeping its framework id across restarts) and reconciles. */
   async start(): Promise<void> {
-    for (const entry of await this.options.store.list<RunTask>(TASKS)) this.tasks.set(entry.value.id, structuredClone(entry.value) as RunTask);
+    for (const entry of await this.options.store.list<RunTask>(TASKS))
+      this.tasks.set(entry.value.id, structuredClone(entry.value) as RunTask);
     const savedId = (await this.options.store.get<string>(ID_KEY))?.value;
     this.client = new SchedulerClient({
       transport: this.options.transport,
       logger: this.logger,
       clock: this.clock,
-      framework: { name: 'run', user: 'root', roles: ['*'], checkpoint: true, failover_timeout: 7 * 24 * 3600, ...(savedId ? { id: { value: savedId } } : {}) },
+      framework: {
+        name: 'run',
+        user: 'root',
+        roles: ['*'],
+        checkpoint: true,
+        failover_timeout: 7 * 24 * 3600,
+        ...(savedId ? { id: { value: savedId } } : {}),
+      },
       handlers: {
         subscribed: (id) => this.onSubscribed(id),
         offers: (offers) => this.onOffers(offers),
@@ -60,7 +68,10 @@ export class RunFramework {
 
   submit(request: RunRequest): RunTask {
     const name = request.name ?? undefined;
-    if (name !== undefined && !NAME_PATTERN.test(name)) throw new InvalidArgumentError(`bad name "${name}": use letters, digits, "_", "." and "-", up to 63 characters`);
+    if (name !== undefined && !NAME_PATTERN.test(name))
+      throw new InvalidArgumentError(
+        `bad name "${name}": use letters, digits, "_", "." and "-", up to 63 characters`,
+      );
     if (name !== undefined && [...this.tasks.values()].some((t) => t.name === name && !isFinished(t.state))) {
       throw new ConflictError(`a task named "${name}" is still running: pick another --name`);
     }
@@ -69,7 +80,16 @@ export class RunFramework {
     if (!(cpus > 0) || !(mem > 0)) throw new InvalidArgumentError('cpus and mem must be more than zero');
     const now = this.clock.now();
     const id = newId(now);
-    const task: RunTask = { id, name: name ?? id, request, cpus, mem, state: 'PENDING', created_at: now, updated_at: now };
+    const task: RunTask = {
+      id,
+      name: name ?? id,
+      request,
+      cpus,
+      mem,
+      state: 'PENDING',
+      created_at: now,
+      updated_at: now,
+    };
     this.save(task);
     if (this.suppressed) {
       this.suppressed = false;
@@ -79,7 +99,11 @@ export class RunFramework {
   }
 
   get(ref: string): RunTask {
-    const task = this.tasks.get(ref) ?? [...this.tasks.values()].filter((t) => t.name === ref || t.id.endsWith(ref)).sort((a, b) => b.created_at - a.created_at)[0];
+    const task =
+      this.tasks.get(ref) ??
+      [...this.tasks.values()]
+        .filter((t) => t.name === ref || t.id.endsWith(ref))
+        .sort((a, b) => b.created_at - a.created_at)[0];
     if (!task) throw new RunTaskNotFoundError(ref);
     return task;
   }
@@ -91,19 +115,34 @@ export class RunFramework {
   private async onSubscribed(frameworkId: string): Promise<void> {
     await this.options.store.apply([{ op: 'put', key: ID_KEY, value: frameworkId }]);
     const launched = [...this.tasks.values()].filter((t) => t.state !== 'PENDING' && !isFinished(t.state));
-    if (launched.length > 0) await this.client?.reconcile(launched.map((t) => ({ taskId: t.id, ...(t.agent_id ? { agentId: t.agent_id } : {}) })));
+    if (launched.length > 0)
+      await this.client?.reconcile(
+        launched.map((t) => ({ taskId: t.id, ...(t.agent_id ? { agentId: t.agent_id } : {}) })),
+      );
     this.suppressed = false;
   }
 
   private async onOffers(offers: Offer[]): Promise<void> {
     const client = this.client;
     if (!client) return;
-    const pending = [...this.tasks.values()].filter((t) => t.state === 'PENDING').sort((a, b) => a.created_at - b.created_at);
+    const pending = [...this.tasks.values()]
+      .filter((t) => t.state === 'PENDING')
+      .sort((a, b) => a.created_at - b.created_at);
     const plan = computeLaunches(pending, offers);
     for (const [offerId, tasks] of plan.launches) {
       const offer = offers.find((o) => o.id.value === offerId)!;
-      for (const t of tasks) this.save({ ...t, state: 'TASK_STAGING', agent_id: offer.agent_id.value, updated_at: this.clock.now() });
-      await client.launch([offerId], tasks.map((t) => this.toTaskInfo(t, offer.agent_id.value)), 1);
+      for (const t of tasks)
+        this.save({
+          ...t,
+          state: 'TASK_STAGING',
+          agent_id: offer.agent_id.value,
+          updated_at: this.clock.now(),
+        });
+      await client.launch(
+        [offerId],
+        tasks.map((t) => this.toTaskInfo(t, offer.agent_id.value)),
+        1,
+      );
     }
     if (plan.decline.length > 0) await client.decline(plan.decline, plan.unplaced.length > 0 ? 1 : 5);
     if (plan.unplaced.length === 0 && !this.suppressed) {
@@ -118,7 +157,12 @@ export class RunFramework {
     if (isFinished(task.state)) return;
     if (status.state === 'TASK_DROPPED') {
       // The master refused the launch (a stale offer): try again on the next offers.
-      this.save({ ...task, state: 'PENDING', message: status.message ?? 'dropped', updated_at: this.clock.now() });
+      this.save({
+        ...task,
+        state: 'PENDING',
+        message: status.message ?? 'dropped',
+        updated_at: this.clock.now(),
+      });
       this.suppressed = false;
       await this.client?.revive();
       return;
@@ -147,13 +191,22 @@ export class RunFramework {
         environment: { variables: Object.entries(r.env ?? {}).map(([name, value]) => ({ name, value })) },
         ...(r.workdir ? { working_dir: r.workdir } : {}),
       },
-      ...(r.image ? { container: { type: 'MESOS' as const, mesos: { image: { type: 'DOCKER' as const, docker: { name: r.image } } } } } : {}),
+      ...(r.image
+        ? {
+            container: {
+              type: 'MESOS' as const,
+              mesos: { image: { type: 'DOCKER' as const, docker: { name: r.image } } },
+            },
+          }
+        : {}),
       labels: { labels: r.rm ? [{ key: LABEL_REMOVE_SANDBOX, value: 'true' }] : [] },
     };
   }
 
   private save(task: RunTask): void {
     this.tasks.set(task.id, task);
-    void this.options.store.apply([{ op: 'put', key: TASKS + task.id, value: task }]).catch((err: unknown) => this.logger.error({ err }, 'saving a run task failed'));
+    void this.options.store
+      .apply([{ op: 'put', key: TASKS + task.id, value: task }])
+      .catch((err: unknown) => this.logger.error({ err }, 'saving a run task failed'));
   }
 }

@@ -72,7 +72,12 @@ export class Allocator {
 
   addFramework(id: string, role: string): void {
     const existing = this.frameworks.get(id);
-    this.frameworks.set(id, { role, active: true, suppressed: false, filters: existing?.filters ?? new Map() });
+    this.frameworks.set(id, {
+      role,
+      active: true,
+      suppressed: false,
+      filters: existing?.filters ?? new Map(),
+    });
     this.requestAllocation();
   }
 
@@ -112,7 +117,12 @@ export class Allocator {
   }
 
   /** Gives resources back: an offer declined or partly used, or a task that ended. */
-  recoverResources(frameworkId: string, agentId: string, resources: readonly Resource[], refuseSeconds?: number): void {
+  recoverResources(
+    frameworkId: string,
+    agentId: string,
+    resources: readonly Resource[],
+    refuseSeconds?: number,
+  ): void {
     const agent = this.agents.get(agentId);
     if (agent) {
       const left = subtractResources(agent.allocated.get(frameworkId) ?? [], resources);
@@ -142,7 +152,13 @@ export class Allocator {
     for (const [id, f] of this.frameworks) {
       if (!f.active) continue;
       for (const [agentId, until] of f.filters) if (until <= now) f.filters.delete(agentId);
-      frameworks.push({ id, role: f.role, suppressed: f.suppressed, filteredAgents: new Set(f.filters.keys()), allocated: this.heldBy(id) });
+      frameworks.push({
+        id,
+        role: f.role,
+        suppressed: f.suppressed,
+        filteredAgents: new Set(f.filters.keys()),
+        allocated: this.heldBy(id),
+      });
     }
     const agents = [...this.agents]
       .filter(([, a]) => a.active)
@@ -156,7 +172,8 @@ export class Allocator {
 
   private heldBy(frameworkId: string): Resource[] {
     let held: Resource[] = [];
-    for (const agent of this.agents.values()) held = addResources(held, agent.allocated.get(frameworkId) ?? []);
+    for (const agent of this.agents.values())
+      held = addResources(held, agent.allocated.get(frameworkId) ?? []);
     return held;
   }
 }

@@ -48,7 +48,9 @@ export function computeAllocation(input: AllocationInput): AllocationDecision[] 
   const candidates = input.frameworks.filter((f) => !f.suppressed);
   for (const agent of input.agents) {
     const order = orderFrameworks(candidates, held, input);
-    const chosen = order.find((f) => !f.filteredAgents.has(agent.id) && isAllocatable(usableBy(agent.available, f.role)));
+    const chosen = order.find(
+      (f) => !f.filteredAgents.has(agent.id) && isAllocatable(usableBy(agent.available, f.role)),
+    );
     if (!chosen) continue;
     const resources = usableBy(agent.available, chosen.role);
     decisions.push({ frameworkId: chosen.id, agentId: agent.id, resources });
@@ -72,7 +74,10 @@ function orderFrameworks(
   const out: AllocationFramework[] = [];
   for (const role of sortByDrf(roleClients, input.totals)) {
     const members = byRole.get(role) ?? [];
-    const ids = sortByDrf(members.map((f) => ({ id: f.id, weight: 1, allocated: held.get(f.id) ?? [] })), input.totals);
+    const ids = sortByDrf(
+      members.map((f) => ({ id: f.id, weight: 1, allocated: held.get(f.id) ?? [] })),
+      input.totals,
+    );
     for (const id of ids) out.push(members.find((f) => f.id === id)!);
   }
   return out;

@@ -12,7 +12,11 @@ export interface SortClient {
 
 const FAIR_RESOURCES = ['cpus', 'mem', 'disk', 'gpus'] as const;
 
-export function computeShare(allocated: readonly Resource[], totals: readonly Resource[], weight = 1): number {
+export function computeShare(
+  allocated: readonly Resource[],
+  totals: readonly Resource[],
+  weight = 1,
+): number {
   let share = 0;
   for (const name of FAIR_RESOURCES) {
     const total = scalarOf(totals, name);

@@ -25,6 +25,8 @@ up: build
 	./bin/berth.js up --demo
 
 test: build
+	npm run typecheck
+	npm run lint
 	npm test
 
 lint:

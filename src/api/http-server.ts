@@ -16,12 +16,10 @@ export function installErrorHandler(app: FastifyInstance, logger: Logger): void 
     }
     const e = err as { validation?: unknown; statusCode?: number; message?: string; code?: string };
     if (e.validation || (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)) {
-      void reply
-        .status(e.statusCode ?? 400)
-        .send({
-          code: e.code?.startsWith('FST_') ? 'ERR_INVALID_REQUEST' : (e.code ?? 'ERR_INVALID_REQUEST'),
-          message: e.message ?? 'bad request',
-        });
+      void reply.status(e.statusCode ?? 400).send({
+        code: e.code?.startsWith('FST_') ? 'ERR_INVALID_REQUEST' : (e.code ?? 'ERR_INVALID_REQUEST'),
+        message: e.message ?? 'bad request',
+      });
       return;
     }
     logger.error({ err }, 'request failed');

@@ -1,32 +1,39 @@
 /**
- * The CLI's HTTP client for the master and the frameworks it hosts. Errors come back as RemoteError
- * with the server's code; a master that cannot be reached becomes one line that says how to start one.
+ * The CLI's HTTP client for the master and the frameworks it hosts, on `node:http` alone so that a CLI
+ * command starts fast. Errors come back as RemoteError with the server's code; a master that cannot be
+ * reached becomes one line that says how to start one.
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { request } from 'undici';
 import { decodeRecords } from '../api/recordio.js';
-import { BerthError } from '../core/errors.js';
-import { readError } from '../sdk/http-errors.js';
+import { BerthError, RemoteError } from '../core/errors.js';
 
 export class MasterUnreachableError extends BerthError {
   readonly code = 'ERR_MASTER_UNAVAILABLE';
   constructor(url: string, cause: unknown) {
-    super(
-      `cannot reach the berth master at ${url}: start one with \`berth up\`, or point --master / BERTH_MASTER at a running one`,
-      { cause },
-    );
+    super(`cannot reach the berth master at ${url}: start one with \`berth up\`, or point --master / BERTH_MASTER at a running one`, { cause });
   }
 }
 
-const CONNECT_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ECONNRESET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_SOCKET',
-  'EAI_AGAIN',
-]);
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN']);
+
+async function readBody(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function toError(res: IncomingMessage): Promise<RemoteError> {
+  const status = res.statusCode ?? 0;
+  const text = await readBody(res).catch(() => '');
+  try {
+    const body = JSON.parse(text) as { code?: string; message?: string };
+    return new RemoteError(body.code ?? `ERR_HTTP_${status}`, body.message ?? text, status);
+  } catch {
+    return new RemoteError(`ERR_HTTP_${status}`, text || `HTTP ${status}`, status);
+  }
+}
 
 export class ApiClient {
   constructor(
@@ -34,56 +41,41 @@ export class ApiClient {
     private readonly token?: string,
   ) {}
 
-  private headers(extra: Record<string, string> = {}): Record<string, string> {
-    return { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...extra };
-  }
-
-  private async send(
-    method: 'GET' | 'POST' | 'DELETE',
-    path: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-    stream?: Readable,
-  ) {
-    try {
-      const res = await request(this.master + path, {
-        method,
-        headers: this.headers(
-          body !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
-        ),
-        body: stream ?? (body !== undefined ? JSON.stringify(body) : undefined),
-        bodyTimeout: 0,
-        headersTimeout: 0,
+  private send(method: 'GET' | 'POST', path: string, body?: string | Readable, contentType?: string): Promise<IncomingMessage> {
+    const url = new URL(path, this.master);
+    const headers: Record<string, string> = { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(contentType ? { 'content-type': contentType } : {}) };
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method, headers }, (res) => {
+        if ((res.statusCode ?? 500) < 300) return resolve(res);
+        toError(res).then(reject, reject);
       });
-      if (res.statusCode >= 300) throw await readError(res);
-      return res;
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-      if (code && CONNECT_ERRORS.has(code)) throw new MasterUnreachableError(this.master, err);
-      throw err;
-    }
+      req.on('error', (err: NodeJS.ErrnoException) => reject(err.code && CONNECT_ERRORS.has(err.code) ? new MasterUnreachableError(this.master, err) : err));
+      if (body === undefined || typeof body === 'string') req.end(body);
+      else {
+        body.on('error', (err) => req.destroy(err));
+        body.pipe(req);
+      }
+    });
   }
 
   async get<T>(path: string): Promise<T> {
-    const res = await this.send('GET', path);
-    return (await res.body.json()) as T;
+    return JSON.parse(await readBody(await this.send('GET', path))) as T;
   }
 
   async post<T>(path: string, body: unknown = {}): Promise<T> {
-    const res = await this.send('POST', path, body);
-    const text = await res.body.text();
+    const text = await readBody(await this.send('POST', path, JSON.stringify(body), 'application/json'));
     return (text ? JSON.parse(text) : {}) as T;
   }
 
   async upload<T>(path: string, stream: Readable, contentType: string): Promise<T> {
-    const res = await this.send('POST', path, undefined, { 'content-type': contentType }, stream);
-    return (await res.body.json()) as T;
+    return JSON.parse(await readBody(await this.send('POST', path, stream, contentType))) as T;
   }
 
   /** Opens a RecordIO stream (`GET`), e.g. a task's output. */
   async *records<T>(path: string, signal?: AbortSignal): AsyncGenerator<T> {
     const res = await this.send('GET', path);
-    signal?.addEventListener('abort', () => res.body.destroy());
-    yield* decodeRecords<T>(res.body as Readable);
+    signal?.addEventListener('abort', () => res.destroy());
+    yield* decodeRecords<T>(res);
   }
 }

@@ -1,17 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import tar from 'tar-stream';
 import { shortId } from '../../core/ids.js';
 import { formatAge, formatBytes } from '../../core/units.js';
-import {
-  ImportSourceNotFoundError,
-  packDirectory,
-  parseReference,
-  type ImageSummary,
-  type ResolvedImage,
-} from '../../image/index.js';
+import type { ImageSummary, ResolvedImage } from '../../image/index.js';
 import { clientFor, print, withMaster } from '../context.js';
 import { formatTable } from '../table.js';
 
@@ -35,6 +28,8 @@ function listImages(program: Command, name: string, description: string): void {
 
 /** A tar stream of the source: a directory is packed here; a tar file (plain or gzip) is sent as it is. */
 async function sourceStream(source: string): Promise<{ stream: Readable; type: string }> {
+  // The image module and tar-stream load only for an import, to keep other commands quick to start.
+  const [{ ImportSourceNotFoundError, packDirectory }, { default: tar }, { Readable }] = await Promise.all([import('../../image/index.js'), import('tar-stream'), import('node:stream')]);
   const info = await stat(source).catch((err: unknown) => {
     throw new ImportSourceNotFoundError(source, { cause: err });
   });
@@ -58,6 +53,7 @@ export function registerImageCommands(program: Command): void {
       '\nExamples:\n  berth image import ./rootfs busybox\n  berth image import alpine-minirootfs.tar.gz alpine:3.20',
     )
     .action(async (source: string, name: string, opts: { master?: string }) => {
+      const { parseReference } = await import('../../image/index.js');
       const ref = parseReference(name);
       const { stream, type } = await sourceStream(source);
       const reference = `${ref.repository}:${ref.tag ?? 'latest'}`;

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { createLogger } from '../../core/logger.js';
-import { startSingleNode, type SingleNode } from '../../up/single-node.js';
+import type { SingleNode } from '../../up/single-node.js';
 import { createBusyboxRootfs } from '../busybox-rootfs.js';
 import { dataDir, DEFAULT_PORT } from '../config.js';
 import { print, warn } from '../context.js';
@@ -44,6 +43,8 @@ export function registerUp(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new InvalidArgumentError(`bad port "${opts.port}": use a number from 0 to 65535`);
       const dir = dataDir(opts.dataDir);
+      // Loaded here, not at the top: other commands start faster without the server's modules.
+      const [{ createLogger }, { startSingleNode }] = await Promise.all([import('../../core/logger.js'), import('../../up/single-node.js')]);
       const logger = createLogger('berth', process.env.BERTH_LOG_LEVEL ?? 'warn');
       const node = await startSingleNode({
         dataDir: dir,

@@ -195,6 +195,7 @@ export class Agent {
     const id = info.task_id.value;
     if (this.tasks.has(id)) return;
     const now = this.clock.now();
+    this.logger.debug({ task: id }, 'launching');
     const status: TaskStatus = {
       task_id: info.task_id,
       agent_id: info.agent_id,
@@ -227,6 +228,7 @@ export class Agent {
       void this.finalize(id, task, runtime);
       return;
     }
+    this.logger.debug({ task: id }, 'task started');
     this.update(id, 'TASK_RUNNING');
     if (runtime.killRequested) void this.options.containerizer.kill(id, task.sandbox, 'SIGKILL');
     await this.watch(id, task, runtime);
@@ -243,6 +245,7 @@ export class Agent {
   }
 
   private async finish(id: string, task: AgentTask, runtime: Runtime, exit: ExitStatus): Promise<void> {
+    this.logger.debug({ task: id }, 'task exited');
     await this.options.containerizer.cleanup(id, task.sandbox);
     const killed = runtime.killRequested;
     const state: TaskState = killed ? 'TASK_KILLED' : exit.exitCode === 0 ? 'TASK_FINISHED' : 'TASK_FAILED';
@@ -250,9 +253,13 @@ export class Agent {
       exit.message ?? (exit.signal ? `killed by ${exit.signal}` : `exited with status ${exit.exitCode}`);
     const code = exitCodeOf(exit);
     this.terminal(id, task, runtime, state, { message, ...(code !== undefined ? { exit_code: code } : {}) });
-    if (wantsSandboxRemoved(task.task)) {
-      this.clock.setTimeout(() => void this.finalize(id, task, runtime), this.options.removeGraceMs ?? 5000);
-    }
+    this.scheduleRemoval(id, task, runtime);
+  }
+
+  /** An `--rm` sandbox goes once a reader has drained its output, or after a grace period without one. */
+  private scheduleRemoval(id: string, task: AgentTask, runtime: Runtime): void {
+    if (!wantsSandboxRemoved(task.task)) return;
+    this.clock.setTimeout(() => void this.finalize(id, task, runtime), this.options.removeGraceMs ?? 5000);
   }
 
   private terminal(
@@ -270,7 +277,8 @@ export class Agent {
   /** For `--rm` tasks: remove the sandbox once, after the task ended. */
   private finalize(id: string, task: AgentTask, runtime: Runtime): Promise<void> {
     if (!wantsSandboxRemoved(task.task)) return Promise.resolve();
-    runtime.finalizing ??= this.options.containerizer.remove(id, task.sandbox).then(() => {
+    this.logger.debug({ task: id }, 'removing the sandbox');
+    runtime.finalizing ??= this.options.containerizer.remove(task.sandbox).then(() => {
       task.removed = true;
       this.persist(id);
     });

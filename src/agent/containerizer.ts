@@ -50,6 +50,7 @@ export class Containerizer {
         });
       }
     }
+    this.options.logger.debug({ task: task.task_id.value }, 'rootfs ready');
     const spec = computeLaunchSpec(task, defaults, sandbox, rootfs);
     try {
       await this.options.launcher.launch(spec);
@@ -81,9 +82,9 @@ export class Containerizer {
     );
   }
 
-  /** Removes the whole sandbox, logs and writable layer included. */
-  async remove(taskId: string, sandbox: string): Promise<void> {
-    await this.cleanup(taskId, sandbox);
+  /** Removes the whole sandbox, logs and writable layer included. Call it after `cleanup`. */
+  async remove(sandbox: string): Promise<void> {
+    await unmountOverlay(join(sandbox, 'rootfs')); // a no-op unless a crash left it mounted
     await rm(sandbox, { recursive: true, force: true });
   }
 }

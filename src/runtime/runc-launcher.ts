@@ -111,9 +111,12 @@ export class RuncLauncher implements Launcher {
       await this.kill(id, sandbox, 'SIGKILL');
       await this.wait(id, sandbox);
     }
-    const result = await runCommand(RUNC, ['--root', this.stateRoot, 'delete', '--force', id]);
-    if (result.code !== 0 && (await this.containerStatus(id)) !== undefined) {
-      throw new RuntimeCommandFailedError(`runc delete ${id}`, firstLine(result.stderr));
+    // `runc run` deletes its container when the container exits; only a crash leaves state to delete.
+    if (existsSync(join(this.stateRoot, id))) {
+      const result = await runCommand(RUNC, ['--root', this.stateRoot, 'delete', '--force', id]);
+      if (result.code !== 0 && (await this.containerStatus(id)) !== undefined) {
+        throw new RuntimeCommandFailedError(`runc delete ${id}`, firstLine(result.stderr));
+      }
     }
     this.supervisors.delete(files.sandbox);
     rmSync(files.dir, { recursive: true, force: true });

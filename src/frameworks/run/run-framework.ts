@@ -91,6 +91,7 @@ export class RunFramework {
       updated_at: now,
     };
     this.save(task);
+    this.logger.debug({ task: id }, 'submitted');
     if (this.suppressed) {
       this.suppressed = false;
       void this.client?.revive().catch((err: unknown) => this.logger.warn({ err }, 'revive failed'));
@@ -129,6 +130,7 @@ export class RunFramework {
       .filter((t) => t.state === 'PENDING')
       .sort((a, b) => a.created_at - b.created_at);
     const plan = computeLaunches(pending, offers);
+    this.logger.debug({ offers: offers.length, pending: pending.length, launches: plan.launches.size }, 'offers');
     for (const [offerId, tasks] of plan.launches) {
       const offer = offers.find((o) => o.id.value === offerId)!;
       for (const t of tasks)

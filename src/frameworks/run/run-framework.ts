@@ -82,7 +82,7 @@ export class RunFramework {
     const id = newId(now);
     const task: RunTask = {
       id,
-      name: name ?? id,
+      name: name ?? defaultName(request.image, id),
       request,
       cpus,
       mem,
@@ -211,4 +211,10 @@ export class RunFramework {
       .apply([{ op: 'put', key: TASKS + task.id, value: task }])
       .catch((err: unknown) => this.logger.error({ err }, 'saving a run task failed'));
   }
+}
+
+/** `busybox-3f9c2a`: the image's last path part and the end of the id, like Docker's generated names. */
+function defaultName(image: string | undefined, id: string): string {
+  const base = (image ?? 'task').split('@')[0]!.split(':')[0]!.split('/').pop()!.replace(/[^a-zA-Z0-9_.-]/g, '');
+  return `${base || 'task'}-${id.slice(-6)}`;
 }

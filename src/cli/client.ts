@@ -12,11 +12,21 @@ import { BerthError, RemoteError } from '../core/errors.js';
 export class MasterUnreachableError extends BerthError {
   readonly code = 'ERR_MASTER_UNAVAILABLE';
   constructor(url: string, cause: unknown) {
-    super(`cannot reach the berth master at ${url}: start one with \`berth up\`, or point --master / BERTH_MASTER at a running one`, { cause });
+    super(
+      `cannot reach the berth master at ${url}: start one with \`berth up\`, or point --master / BERTH_MASTER at a running one`,
+      { cause },
+    );
   }
 }
 
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN']);
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+]);
 
 async function readBody(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -41,16 +51,26 @@ export class ApiClient {
     private readonly token?: string,
   ) {}
 
-  private send(method: 'GET' | 'POST', path: string, body?: string | Readable, contentType?: string): Promise<IncomingMessage> {
+  private send(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: string | Readable,
+    contentType?: string,
+  ): Promise<IncomingMessage> {
     const url = new URL(path, this.master);
-    const headers: Record<string, string> = { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(contentType ? { 'content-type': contentType } : {}) };
+    const headers: Record<string, string> = {
+      ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+      ...(contentType ? { 'content-type': contentType } : {}),
+    };
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = request(url, { method, headers }, (res) => {
         if ((res.statusCode ?? 500) < 300) return resolve(res);
         toError(res).then(reject, reject);
       });
-      req.on('error', (err: NodeJS.ErrnoException) => reject(err.code && CONNECT_ERRORS.has(err.code) ? new MasterUnreachableError(this.master, err) : err));
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code && CONNECT_ERRORS.has(err.code) ? new MasterUnreachableError(this.master, err) : err),
+      );
       if (body === undefined || typeof body === 'string') req.end(body);
       else {
         body.on('error', (err) => req.destroy(err));

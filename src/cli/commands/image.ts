@@ -29,7 +29,11 @@ function listImages(program: Command, name: string, description: string): void {
 /** A tar stream of the source: a directory is packed here; a tar file (plain or gzip) is sent as it is. */
 async function sourceStream(source: string): Promise<{ stream: Readable; type: string }> {
   // The image module and tar-stream load only for an import, to keep other commands quick to start.
-  const [{ ImportSourceNotFoundError, packDirectory }, { default: tar }, { Readable }] = await Promise.all([import('../../image/index.js'), import('tar-stream'), import('node:stream')]);
+  const [{ ImportSourceNotFoundError, packDirectory }, { default: tar }, { Readable }] = await Promise.all([
+    import('../../image/index.js'),
+    import('tar-stream'),
+    import('node:stream'),
+  ]);
   const info = await stat(source).catch((err: unknown) => {
     throw new ImportSourceNotFoundError(source, { cause: err });
   });

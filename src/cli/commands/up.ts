@@ -44,7 +44,10 @@ export function registerUp(program: Command): void {
         throw new InvalidArgumentError(`bad port "${opts.port}": use a number from 0 to 65535`);
       const dir = dataDir(opts.dataDir);
       // Loaded here, not at the top: other commands start faster without the server's modules.
-      const [{ createLogger }, { startSingleNode }] = await Promise.all([import('../../core/logger.js'), import('../../up/single-node.js')]);
+      const [{ createLogger }, { startSingleNode }] = await Promise.all([
+        import('../../core/logger.js'),
+        import('../../up/single-node.js'),
+      ]);
       const logger = createLogger('berth', process.env.BERTH_LOG_LEVEL ?? 'warn');
       const node = await startSingleNode({
         dataDir: dir,

@@ -130,7 +130,10 @@ export class RunFramework {
       .filter((t) => t.state === 'PENDING')
       .sort((a, b) => a.created_at - b.created_at);
     const plan = computeLaunches(pending, offers);
-    this.logger.debug({ offers: offers.length, pending: pending.length, launches: plan.launches.size }, 'offers');
+    this.logger.debug(
+      { offers: offers.length, pending: pending.length, launches: plan.launches.size },
+      'offers',
+    );
     for (const [offerId, tasks] of plan.launches) {
       const offer = offers.find((o) => o.id.value === offerId)!;
       for (const t of tasks)
@@ -215,6 +218,11 @@ export class RunFramework {
 
 /** `busybox-3f9c2a`: the image's last path part and the end of the id, like Docker's generated names. */
 function defaultName(image: string | undefined, id: string): string {
-  const base = (image ?? 'task').split('@')[0]!.split(':')[0]!.split('/').pop()!.replace(/[^a-zA-Z0-9_.-]/g, '');
+  const base = (image ?? 'task')
+    .split('@')[0]!
+    .split(':')[0]!
+    .split('/')
+    .pop()!
+    .replace(/[^a-zA-Z0-9_.-]/g, '');
   return `${base || 'task'}-${id.slice(-6)}`;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { AgentEvent, OutputRecord } from '../api/agent.js';
 import {
   isTerminal,
+  type AgentInfo,
   type FrameworkInfo,
   type TaskInfo,
   type TaskState,
@@ -38,8 +39,11 @@ export interface AgentOptions {
   address?: string;
   clock?: Clock;
   logger?: Logger;
+  attributes?: AgentInfo['attributes'];
   /** How long an `--rm` sandbox waits for a reader of its output before it is removed anyway. */
   removeGraceMs?: number;
+  /** How often the agent tells the master it is alive (default 15 s). */
+  heartbeatSeconds?: number;
 }
 
 interface Runtime {
@@ -67,6 +71,7 @@ export class Agent {
   private stopping = false;
   private reconnectDelay = 500;
   private subscribed: Promise<void> = Promise.resolve();
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? systemClock;
@@ -97,7 +102,7 @@ export class Agent {
     for (const [id, task] of this.tasks) {
       if (isTerminal(task.status.state)) continue;
       const runtime = this.newRuntime(id);
-      const found = await this.options.containerizer.recover(id, task.sandbox);
+      const found = await this.options.containerizer.recover(task.task, task.sandbox);
       if (found.state === 'running') void this.watch(id, task, runtime);
       else if (found.state === 'exited') void this.finish(id, task, runtime, found.status);
       else
@@ -112,11 +117,25 @@ export class Agent {
   async start(): Promise<void> {
     this.subscribed = this.subscribe();
     await this.subscribed;
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), (this.options.heartbeatSeconds ?? 15) * 1000);
+    this.heartbeatTimer.unref();
+  }
+
+  /** Tells the master this agent is alive; a master that hears nothing marks it unreachable. */
+  private heartbeat(): void {
+    const streamId = this.streamId;
+    if (!streamId || !this.agentId) return;
+    this.options.link
+      .call(streamId, { type: 'HEARTBEAT', agent_id: { value: this.agentId } })
+      .catch((err: unknown) => {
+        this.logger.warn({ err: describeError(err) }, 'heartbeat failed');
+      });
   }
 
   /** Stops talking to the master. Running tasks keep running; a restarted agent recovers them. */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.updates.stop();
     this.options.link.close();
     await this.options.store.apply([]);
@@ -137,6 +156,7 @@ export class Agent {
             hostname: this.options.hostname ?? osHostname(),
             ...(this.options.address ? { address: this.options.address } : {}),
             resources: this.options.resources,
+            ...(this.options.attributes ? { attributes: this.options.attributes } : {}),
           },
           tasks: reports,
         },
@@ -230,14 +250,14 @@ export class Agent {
     }
     this.logger.debug({ task: id }, 'task started');
     this.update(id, 'TASK_RUNNING');
-    if (runtime.killRequested) void this.options.containerizer.kill(id, task.sandbox, 'SIGKILL');
+    if (runtime.killRequested) void this.options.containerizer.kill(task.task, task.sandbox, 'SIGKILL');
     await this.watch(id, task, runtime);
   }
 
   private async watch(id: string, task: AgentTask, runtime: Runtime): Promise<void> {
     let status: ExitStatus;
     try {
-      status = await this.options.containerizer.wait(id, task.sandbox);
+      status = await this.options.containerizer.wait(task.task, task.sandbox);
     } catch (err) {
       status = { exitCode: null, signal: null, finishedAt: this.clock.now(), message: describeError(err) };
     }
@@ -246,7 +266,7 @@ export class Agent {
 
   private async finish(id: string, task: AgentTask, runtime: Runtime, exit: ExitStatus): Promise<void> {
     this.logger.debug({ task: id }, 'task exited');
-    await this.options.containerizer.cleanup(id, task.sandbox);
+    await this.options.containerizer.cleanup(task.task, task.sandbox);
     const killed = runtime.killRequested;
     const state: TaskState = killed ? 'TASK_KILLED' : exit.exitCode === 0 ? 'TASK_FINISHED' : 'TASK_FAILED';
     const message =
@@ -291,10 +311,10 @@ export class Agent {
     if (!task || !runtime || isTerminal(task.status.state)) return;
     runtime.killRequested = true;
     if (task.status.state !== 'TASK_RUNNING') return;
-    await this.options.containerizer.kill(id, task.sandbox, graceSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
+    await this.options.containerizer.kill(task.task, task.sandbox, graceSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
     if (graceSeconds <= 0) return;
     const timer = this.clock.setTimeout(
-      () => void this.options.containerizer.kill(id, task.sandbox, 'SIGKILL'),
+      () => void this.options.containerizer.kill(task.task, task.sandbox, 'SIGKILL'),
       graceSeconds * 1000,
     );
     void runtime.exited.then(() => this.clock.clearTimeout(timer));

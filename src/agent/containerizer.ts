@@ -19,7 +19,10 @@ import { computeLaunchSpec, type ImageDefaults } from './launch-spec.js';
 
 export interface ContainerizerOptions {
   images: ImageStore;
+  /** Runs tasks that have an image (runc, or the process launcher where runc cannot run). */
   launcher: Launcher;
+  /** Runs tasks without an image, in their sandbox on the host's file system. */
+  hostLauncher: Launcher;
   logger: Logger;
 }
 
@@ -28,6 +31,10 @@ export class Containerizer {
 
   get kind(): Launcher['kind'] {
     return this.options.launcher.kind;
+  }
+
+  private launcherFor(task: TaskInfo): Launcher {
+    return task.container?.mesos?.image ? this.options.launcher : this.options.hostLauncher;
   }
 
   /** Provisions the rootfs and starts the task. Throws a BerthError (image not found, launch failed …). */
@@ -53,28 +60,29 @@ export class Containerizer {
     this.options.logger.debug({ task: task.task_id.value }, 'rootfs ready');
     const spec = computeLaunchSpec(task, defaults, sandbox, rootfs);
     try {
-      await this.options.launcher.launch(spec);
+      await this.launcherFor(task).launch(spec);
     } catch (err) {
       if (rootfs) await unmountOverlay(rootfs).catch(() => undefined);
       throw err;
     }
   }
 
-  wait(taskId: string, sandbox: string): Promise<ExitStatus> {
-    return this.options.launcher.wait(taskId, sandbox);
+  wait(task: TaskInfo, sandbox: string): Promise<ExitStatus> {
+    return this.launcherFor(task).wait(task.task_id.value, sandbox);
   }
 
-  kill(taskId: string, sandbox: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-    return this.options.launcher.kill(taskId, sandbox, signal);
+  kill(task: TaskInfo, sandbox: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    return this.launcherFor(task).kill(task.task_id.value, sandbox, signal);
   }
 
-  recover(taskId: string, sandbox: string): Promise<RecoverResult> {
-    return this.options.launcher.recover(taskId, sandbox);
+  recover(task: TaskInfo, sandbox: string): Promise<RecoverResult> {
+    return this.launcherFor(task).recover(task.task_id.value, sandbox);
   }
 
   /** After the task ended: release the runtime's state and the rootfs mount. The upper dir and logs stay. */
-  async cleanup(taskId: string, sandbox: string): Promise<void> {
-    await this.options.launcher
+  async cleanup(task: TaskInfo, sandbox: string): Promise<void> {
+    const taskId = task.task_id.value;
+    await this.launcherFor(task)
       .destroy(taskId, sandbox)
       .catch((err: unknown) => this.options.logger.warn({ err, task: taskId }, 'runtime cleanup failed'));
     await unmountOverlay(join(sandbox, 'rootfs')).catch((err: unknown) =>

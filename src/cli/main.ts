@@ -9,6 +9,8 @@ import { registerNodes } from './commands/nodes.js';
 import { registerPs } from './commands/ps.js';
 import { registerRun } from './commands/run.js';
 import { registerUp } from './commands/up.js';
+import { registerMaster } from './commands/master.js';
+import { registerAgent } from './commands/agent.js';
 import { exit } from './context.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
@@ -30,6 +32,8 @@ Quick start:
   berth ps -a                                  list tasks`,
   );
   registerUp(program);
+  registerMaster(program);
+  registerAgent(program);
   registerNodes(program);
   registerImageCommands(program);
   registerRun(program);

@@ -25,6 +25,7 @@ import {
 import { MasterStateWriter } from './state-writer.js';
 import type { AgentFiles, AgentRecord, EventSink, FrameworkRecord, TaskRecord } from './types.js';
 import { validateLaunch } from './validate-launch.js';
+import { computeAgentTransitions, computeExpiredFrameworks } from './liveness.js';
 import { toTaskView } from './views.js';
 
 export interface MasterOptions {
@@ -35,12 +36,18 @@ export interface MasterOptions {
   heartbeatIntervalSeconds?: number;
   /** How to reach an agent's files when it did not subscribe in-process. */
   remoteFiles?: (agent: AgentRecord) => AgentFiles | undefined;
+  /** No word from an agent for this long and it is UNREACHABLE (default 75 s, Mesos's 5 × 15 s). */
+  agentTimeoutMs?: number;
+  /** UNREACHABLE for this long and the agent is removed, its tasks GONE (default 10 min). */
+  agentRemovalMs?: number;
 }
 
 interface FrameworkLive {
   record: FrameworkRecord;
   sink?: EventSink<SchedulerEvent>;
   streamId?: string;
+  /** When the subscription went away; the failover timeout counts from here. */
+  disconnectedAt?: number;
 }
 
 interface AgentLive {
@@ -49,6 +56,8 @@ interface AgentLive {
   sink?: EventSink<AgentEvent>;
   streamId?: string;
   files?: AgentFiles;
+  lastSeen: number;
+  unreachableSince?: number;
 }
 
 const DEFAULT_KILL_GRACE_SECONDS = 10;
@@ -66,6 +75,9 @@ export class Master {
   private readonly agentStreams = new Map<string, string>();
   private readonly taskWatchers = new Set<(task: TaskRecord) => void>();
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private livenessTimer: ReturnType<typeof setInterval> | undefined;
+  /** Agents removed after being unreachable too long: if one comes back, its tasks are killed. */
+  private readonly removedAgents = new Set<string>();
 
   constructor(private readonly options: MasterOptions) {
     this.clock = options.clock ?? systemClock;
@@ -81,8 +93,12 @@ export class Master {
   /** Loads frameworks, agents and tasks from the store. Agents stay DISCONNECTED until they re-subscribe. */
   async recover(): Promise<void> {
     const state = await this.writer.load();
-    for (const record of state.frameworks) this.frameworks.set(record.id, { record });
-    for (const record of state.agents) this.agents.set(record.id, { record, state: 'DISCONNECTED' });
+    const now = this.clock.now();
+    // Everyone gets the full timeouts, counted from this start, to come back.
+    for (const record of state.frameworks) this.frameworks.set(record.id, { record, disconnectedAt: now });
+    for (const record of state.agents)
+      this.agents.set(record.id, { record, state: 'DISCONNECTED', lastSeen: now });
+    for (const id of state.removedAgents) this.removedAgents.add(id);
     for (const task of state.tasks) this.tasks.set(task.id, task);
     this.logger.info(
       { frameworks: state.frameworks.length, agents: state.agents.length, tasks: state.tasks.length },
@@ -95,11 +111,44 @@ export class Master {
     const seconds = this.options.heartbeatIntervalSeconds ?? 15;
     this.heartbeatTimer = setInterval(() => this.heartbeat(), seconds * 1000);
     this.heartbeatTimer.unref();
+    this.livenessTimer = setInterval(() => this.checkLiveness(), Math.min(1000, this.agentTimeoutMs / 4));
+    this.livenessTimer.unref();
+  }
+
+  private get agentTimeoutMs(): number {
+    return this.options.agentTimeoutMs ?? 75_000;
+  }
+
+  /** Applies the liveness decisions: unreachable agents, removed agents, expired frameworks. */
+  private checkLiveness(): void {
+    const now = this.clock.now();
+    const agents = [...this.agents.values()].map((a) => ({
+      id: a.record.id,
+      state: a.state,
+      lastSeen: a.lastSeen,
+      unreachableSince: a.unreachableSince,
+    }));
+    const { unreachable, remove } = computeAgentTransitions(agents, now, {
+      agentTimeoutMs: this.agentTimeoutMs,
+      agentRemovalMs: this.options.agentRemovalMs ?? 600_000,
+    });
+    for (const id of unreachable) this.markUnreachable(id);
+    for (const id of remove) this.removeAgent(id);
+    const frameworks = [...this.frameworks.values()].map((f) => ({
+      id: f.record.id,
+      disconnectedAt: f.disconnectedAt,
+      failoverTimeoutSeconds: f.record.info.failover_timeout ?? 0,
+    }));
+    for (const id of computeExpiredFrameworks(frameworks, now)) {
+      this.logger.warn({ framework: id }, 'framework failover timeout expired: tearing it down');
+      this.teardown(id);
+    }
   }
 
   async stop(): Promise<void> {
     this.allocator.stop();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
     for (const f of this.frameworks.values()) f.sink?.close('master stopping');
     for (const a of this.agents.values()) a.sink?.close('master stopping');
     await this.writer.flush();
@@ -132,7 +181,7 @@ export class Master {
       registered_at: previous?.record.registered_at ?? this.clock.now(),
     };
     const streamId = randomUUID();
-    this.frameworks.set(id, { record, sink, streamId });
+    this.frameworks.set(id, { record, sink, streamId, disconnectedAt: undefined });
     this.frameworkStreams.set(streamId, id);
     this.writer.putFramework(record);
     sink.send({
@@ -160,6 +209,7 @@ export class Master {
     if (!f || f.streamId !== streamId) return;
     f.sink = undefined;
     f.streamId = undefined;
+    f.disconnectedAt = this.clock.now();
     this.allocator.deactivateFramework(id);
     for (const [offerId, offer] of this.offers)
       if (offer.framework_id.value === id) this.removeOffer(offerId);
@@ -326,10 +376,10 @@ export class Master {
     files?: AgentFiles,
   ): { streamId: string; agentId: string } {
     const info = call.subscribe.agent_info;
-    const id =
-      info.id?.value && this.agents.has(info.id.value)
-        ? info.id.value
-        : (info.id?.value ?? newId(this.clock.now()));
+    const claimed = info.id?.value;
+    const comesBackRemoved = claimed !== undefined && this.removedAgents.has(claimed);
+    // A removed agent's tasks were declared GONE: it joins again as a new agent, and those tasks are killed.
+    const id = claimed !== undefined && !comesBackRemoved ? claimed : newId(this.clock.now());
     const previous = this.agents.get(id);
     if (previous?.streamId) this.agentStreams.delete(previous.streamId);
     previous?.sink?.close('agent re-subscribed');
@@ -339,7 +389,7 @@ export class Master {
       registered_at: previous?.record.registered_at ?? this.clock.now(),
     };
     const streamId = randomUUID();
-    this.agents.set(id, { record, state: 'ACTIVE', sink, streamId, files });
+    this.agents.set(id, { record, state: 'ACTIVE', sink, streamId, files, lastSeen: this.clock.now() });
     this.agentStreams.set(streamId, id);
     this.writer.putAgent(record);
     sink.send({
@@ -350,7 +400,15 @@ export class Master {
       },
     });
     this.allocator.addAgent(id, info.resources as Resource[]);
-    this.reconcileAgent(id, call.subscribe.tasks);
+    if (comesBackRemoved) {
+      for (const report of call.subscribe.tasks) {
+        if (isTerminal(report.status.state)) continue;
+        sink.send({
+          type: 'KILL',
+          kill: { framework_id: report.framework_id, task_id: report.task.task_id, grace_period_seconds: 0 },
+        });
+      }
+    } else this.reconcileAgent(id, call.subscribe.tasks);
     this.logger.info({ agent: id, hostname: info.hostname }, 'agent subscribed');
     return { streamId, agentId: id };
   }
@@ -360,6 +418,22 @@ export class Master {
     const reported = new Map(reports.map((r) => [r.task.task_id.value, r]));
     for (const report of reports) {
       const known = this.tasks.get(report.task.task_id.value);
+      if (known && isTerminal(known.status.state) && !isTerminal(report.status.state)) {
+        // The master gave this task up (LOST or GONE) while the agent was away: it must not run on.
+        this.agents
+          .get(agentId)
+          ?.sink?.send({
+            type: 'KILL',
+            kill: {
+              framework_id: report.framework_id,
+              task_id: report.task.task_id,
+              grace_period_seconds: 0,
+            },
+          });
+      } else if (known && known.status.state !== report.status.state) {
+        // e.g. UNREACHABLE while the agent was away, and RUNNING again now: tell the framework.
+        this.applyStatus(known, { ...report.status, uuid: undefined, reason: 'REASON_AGENT_REREGISTERED' });
+      }
       if (!known) {
         const now = this.clock.now();
         const record: TaskRecord = {
@@ -409,9 +483,61 @@ export class Master {
     this.logger.warn({ agent: id }, 'agent disconnected');
   }
 
+  /** Silent too long: no new work goes there, and its tasks are UNREACHABLE until it returns. */
+  private markUnreachable(id: string): void {
+    const agent = this.agents.get(id);
+    if (!agent) return;
+    if (agent.streamId) this.agentStreams.delete(agent.streamId);
+    agent.sink?.close('agent missed its heartbeats');
+    agent.sink = undefined;
+    agent.streamId = undefined;
+    agent.state = 'UNREACHABLE';
+    agent.unreachableSince = this.clock.now();
+    this.allocator.deactivateAgent(id);
+    for (const [offerId, offer] of this.offers) if (offer.agent_id.value === id) this.rescindOffer(offerId);
+    this.logger.warn({ agent: id }, 'agent unreachable');
+    for (const task of this.tasks.values()) {
+      if (task.agent_id !== id || isTerminal(task.status.state)) continue;
+      this.applyStatus(task, {
+        ...task.status,
+        state: 'TASK_UNREACHABLE',
+        source: 'SOURCE_MASTER',
+        reason: 'REASON_AGENT_UNREACHABLE',
+        message: 'the agent missed its heartbeats',
+        uuid: undefined,
+        timestamp: this.clock.now() / 1000,
+      });
+    }
+  }
+
+  /** Unreachable too long: the agent is forgotten and its tasks are GONE. */
+  private removeAgent(id: string): void {
+    for (const task of this.tasks.values()) {
+      if (task.agent_id !== id || isTerminal(task.status.state)) continue;
+      this.applyStatus(task, {
+        ...task.status,
+        state: 'TASK_GONE',
+        source: 'SOURCE_MASTER',
+        reason: 'REASON_AGENT_REMOVED',
+        message: 'the agent was unreachable too long and was removed',
+        uuid: undefined,
+        timestamp: this.clock.now() / 1000,
+      });
+    }
+    this.agents.delete(id);
+    this.removedAgents.add(id);
+    this.allocator.removeAgent(id);
+    this.writer.removeAgent(id);
+    for (const f of this.frameworks.values())
+      f.sink?.send({ type: 'FAILURE', failure: { agent_id: { value: id } } });
+    this.logger.warn({ agent: id }, 'agent removed');
+  }
+
   handleAgentCall(streamId: string, call: AgentCall): void {
     const agentId = this.agentStreams.get(streamId);
     if (!agentId) throw new AgentNotSubscribedError(streamId);
+    const agent = this.agents.get(agentId);
+    if (agent) agent.lastSeen = this.clock.now();
     if (call.type === 'HEARTBEAT') return;
     if (call.type !== 'UPDATE')
       throw new InvalidCallError(`agent call ${call.type} is not valid on an open stream`);

@@ -13,6 +13,7 @@ export const MAX_COMPLETED_TASKS = 1000;
 const FRAMEWORKS = 'master/frameworks/';
 const AGENTS = 'master/agents/';
 const TASKS = 'master/tasks/';
+const REMOVED_AGENTS = 'master/removed-agents/';
 
 export class MasterStateWriter {
   private queue: StoreOp[] = [];
@@ -25,11 +26,17 @@ export class MasterStateWriter {
     private readonly logger: Logger,
   ) {}
 
-  async load(): Promise<{ frameworks: FrameworkRecord[]; agents: AgentRecord[]; tasks: TaskRecord[] }> {
-    const [frameworks, agents, tasks] = await Promise.all([
+  async load(): Promise<{
+    frameworks: FrameworkRecord[];
+    agents: AgentRecord[];
+    tasks: TaskRecord[];
+    removedAgents: string[];
+  }> {
+    const [frameworks, agents, tasks, removed] = await Promise.all([
       this.store.list<FrameworkRecord>(FRAMEWORKS),
       this.store.list<AgentRecord>(AGENTS),
       this.store.list<TaskRecord>(TASKS),
+      this.store.list<number>(REMOVED_AGENTS),
     ]);
     const taskRecords = tasks.map((e) => structuredClone(e.value) as TaskRecord);
     for (const t of [...taskRecords].sort((a, b) => a.updated_at - b.updated_at))
@@ -38,6 +45,7 @@ export class MasterStateWriter {
       frameworks: frameworks.map((e) => structuredClone(e.value) as FrameworkRecord),
       agents: agents.map((e) => structuredClone(e.value) as AgentRecord),
       tasks: taskRecords,
+      removedAgents: removed.map((e) => e.key.slice(REMOVED_AGENTS.length)),
     };
   }
 
@@ -51,6 +59,12 @@ export class MasterStateWriter {
 
   putAgent(record: AgentRecord): void {
     this.enqueue({ op: 'put', key: AGENTS + record.id, value: record });
+  }
+
+  /** The agent is forgotten; its id is remembered so that it cannot come back with its old tasks. */
+  removeAgent(id: string): void {
+    this.enqueue({ op: 'delete', key: AGENTS + id });
+    this.enqueue({ op: 'put', key: REMOVED_AGENTS + id, value: Date.now() });
   }
 
   putTask(record: TaskRecord): void {

@@ -97,6 +97,76 @@ export class Cluster {
   }
 }
 
+/** Any long-running berth command (`master`, `agent`, `up`): started, signalled and restarted as a user would. */
+export class BerthProcess {
+  private child: ChildProcess | undefined;
+  url = '';
+  output = '';
+
+  constructor(
+    readonly args: string[],
+    readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<this> {
+    const child = spawn(process.execPath, [BERTH, ...this.args], {
+      env: { BERTH_LOG_LEVEL: 'warn', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.output = '';
+    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const match = /API on (http:\/\/[^\s,]+)/.exec(this.output);
+      if (match) {
+        this.url = match[1]!;
+        return this;
+      }
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`berth ${this.args.join(' ')} did not start:\n${this.output}`);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
+  /** Sends the signal and resolves with the exit code once the process is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill(signal);
+    return exited;
+  }
+}
+
+/** Polls `check` until it returns a value, or fails after `ms` with the last value seen. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    const value = await check().catch((err: unknown) => {
+      last = err;
+      return undefined;
+    });
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [BERTH, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -7,6 +7,7 @@ import type { SingleNode } from '../../up/single-node.js';
 import { createBusyboxRootfs } from '../busybox-rootfs.js';
 import { dataDir, DEFAULT_PORT } from '../config.js';
 import { print, warn } from '../context.js';
+import { waitForSignal } from './serve-common.js';
 
 interface UpOptions {
   dataDir?: string;
@@ -69,18 +70,6 @@ export function registerUp(program: Command): void {
       // Task supervisors are watched with timers; they belong to the tasks, which go on without us.
       process.exit(0);
     });
-}
-
-function waitForSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
 }
 
 /** Imports busybox (once) and runs one container through the `run` framework, as `berth run` would. */

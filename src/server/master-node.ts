@@ -1,0 +1,92 @@
+/**
+ * `berth master`: the master and the built-in frameworks as one process, with agents joining over HTTP.
+ * `createMasterParts` is shared with `berth up`, which adds an in-process agent and the image store.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../core/logger.js';
+import { RunFramework, registerRunRoutes } from '../frameworks/run/index.js';
+import { localSchedulerTransport, Master, registerMasterRoutes } from '../master/index.js';
+import { httpAgentFiles } from '../master/remote-files.js';
+import { openStore, type StateStore } from '../store/index.js';
+import { buildApp, ensureToken, isLoopback, listenApp } from './http-app.js';
+
+export interface MasterParts {
+  master: Master;
+  run: RunFramework;
+  /** Subscribes the built-in frameworks; call once the master is started. */
+  startFrameworks(): Promise<void>;
+}
+
+export interface MasterTuning {
+  allocationIntervalMs?: number;
+  agentTimeoutMs?: number;
+  agentRemovalMs?: number;
+}
+
+/** The master and the run framework on one fastify app, the framework on the in-process transport. */
+export async function createMasterParts(
+  options: { store: StateStore; app: FastifyInstance; logger: Logger; token?: string } & MasterTuning,
+): Promise<MasterParts> {
+  const { store, app, logger } = options;
+  const master = new Master({
+    store,
+    logger: logger.child({ c: 'master' }),
+    allocationIntervalMs: options.allocationIntervalMs ?? 1000,
+    remoteFiles: (agent) => httpAgentFiles(agent, options.token),
+    ...(options.agentTimeoutMs ? { agentTimeoutMs: options.agentTimeoutMs } : {}),
+    ...(options.agentRemovalMs ? { agentRemovalMs: options.agentRemovalMs } : {}),
+  });
+  await master.recover();
+  const run = new RunFramework({
+    store,
+    transport: localSchedulerTransport(master),
+    logger: logger.child({ c: 'run' }),
+  });
+  registerMasterRoutes(app, master);
+  registerRunRoutes(app, run);
+  return { master, run, startFrameworks: () => run.start() };
+}
+
+export interface MasterNodeOptions extends MasterTuning {
+  dataDir: string;
+  port: number;
+  listen: string;
+  logger: Logger;
+}
+
+export interface MasterNode {
+  url: string;
+  token: string;
+  tokenRequired: boolean;
+  master: Master;
+  stop(): Promise<void>;
+}
+
+export async function startMasterNode(options: MasterNodeOptions): Promise<MasterNode> {
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const token = ensureToken(options.dataDir);
+  const tokenRequired = !isLoopback(options.listen);
+  const store = await openStore(`sqlite:${join(options.dataDir, 'master.db')}`);
+  const app = buildApp(options.logger, tokenRequired ? token : undefined);
+  const parts = await createMasterParts({ ...options, store, app, token });
+  const url = await listenApp(app, options.port, options.listen).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  parts.master.start();
+  await parts.startFrameworks();
+  return {
+    url,
+    token,
+    tokenRequired,
+    master: parts.master,
+    async stop() {
+      parts.run.stop();
+      await app.close();
+      await parts.master.stop();
+      await store.close();
+    },
+  };
+}

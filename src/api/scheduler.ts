@@ -20,6 +20,12 @@ const Operation = Type.Object(
       Type.Literal('DESTROY'),
     ]),
     launch: Type.Optional(Type.Object({ task_infos: Type.Array(TaskInfo) })),
+    launch_group: Type.Optional(
+      Type.Object(
+        { task_group: Type.Object({ tasks: Type.Array(TaskInfo) }) },
+        { additionalProperties: true },
+      ),
+    ),
     reserve: Type.Optional(Type.Object({ resources: Type.Array(ResourceSchema) })),
     unreserve: Type.Optional(Type.Object({ resources: Type.Array(ResourceSchema) })),
   },
@@ -60,6 +66,7 @@ export const SchedulerCall = Type.Object(
       Type.Object({ tasks: Type.Array(Type.Object({ task_id: Id, agent_id: Type.Optional(Id) })) }),
     ),
     message: Type.Optional(Type.Object({ agent_id: Id, executor_id: Id, data: Type.String() })),
+    shutdown: Type.Optional(Type.Object({ executor_id: Id, agent_id: Type.Optional(Id) })),
   },
   { additionalProperties: true },
 );

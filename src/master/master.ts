@@ -26,7 +26,7 @@ import { MasterStateWriter } from './state-writer.js';
 import type { AgentFiles, AgentRecord, EventSink, FrameworkRecord, TaskRecord } from './types.js';
 import { validateLaunch } from './validate-launch.js';
 import { computeAgentTransitions, computeExpiredFrameworks } from './liveness.js';
-import { toTaskView } from './views.js';
+import { TaskBook } from './task-book.js';
 
 export interface MasterOptions {
   store: StateStore;
@@ -40,6 +40,8 @@ export interface MasterOptions {
   agentTimeoutMs?: number;
   /** UNREACHABLE for this long and the agent is removed, its tasks GONE (default 10 min). */
   agentRemovalMs?: number;
+  /** An offer not answered within this time is rescinded (default 60 s; 0 never). */
+  offerTimeoutMs?: number;
 }
 
 interface FrameworkLive {
@@ -61,6 +63,7 @@ interface AgentLive {
 }
 
 const DEFAULT_KILL_GRACE_SECONDS = 10;
+const MAX_REMEMBERED_OFFERS = 100_000;
 
 export class Master {
   readonly clock: Clock;
@@ -69,11 +72,12 @@ export class Master {
   private readonly allocator: Allocator;
   private readonly frameworks = new Map<string, FrameworkLive>();
   private readonly agents = new Map<string, AgentLive>();
-  private readonly tasks = new Map<string, TaskRecord>();
+  private readonly tasks = new TaskBook();
   private readonly offers = new Map<string, Offer>();
+  /** Offer ids made recently, and to whom: an ACCEPT of an id never made is a bad call, not a stale one. */
+  private readonly issuedOffers = new Map<string, string>();
   private readonly frameworkStreams = new Map<string, string>();
   private readonly agentStreams = new Map<string, string>();
-  private readonly taskWatchers = new Set<(task: TaskRecord) => void>();
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private livenessTimer: ReturnType<typeof setInterval> | undefined;
   /** Agents removed after being unreachable too long: if one comes back, its tasks are killed. */
@@ -99,7 +103,7 @@ export class Master {
     for (const record of state.agents)
       this.agents.set(record.id, { record, state: 'DISCONNECTED', lastSeen: now });
     for (const id of state.removedAgents) this.removedAgents.add(id);
-    for (const task of state.tasks) this.tasks.set(task.id, task);
+    for (const task of state.tasks) this.tasks.set(task);
     this.logger.info(
       { frameworks: state.frameworks.length, agents: state.agents.length, tasks: state.tasks.length },
       'master recovered',
@@ -240,6 +244,16 @@ export class Master {
         return this.reconcile(frameworkId, call);
       case 'TEARDOWN':
         return this.teardown(frameworkId);
+      case 'SHUTDOWN': {
+        // berth runs no custom executors: each task is its own executor, with the task's id.
+        const executor = call.shutdown?.executor_id.value;
+        if (!executor) throw new InvalidCallError('SHUTDOWN needs shutdown.executor_id');
+        return this.killTask(executor, frameworkId);
+      }
+      case 'MESSAGE':
+        throw new InvalidCallError(
+          'MESSAGE goes to a custom executor, and berth runs none: tasks are their own executors',
+        );
       case 'SUBSCRIBE':
         throw new InvalidCallError('SUBSCRIBE must be the first call of a new stream');
       default:
@@ -250,12 +264,21 @@ export class Master {
   private accept(frameworkId: string, call: SchedulerCall): void {
     const accept = call.accept;
     if (!accept) throw new InvalidCallError('ACCEPT needs accept.offer_ids and accept.operations');
+    if (accept.offer_ids.length === 0) throw new InvalidCallError('ACCEPT needs at least one offer id');
+    for (const id of accept.offer_ids) {
+      if (this.issuedOffers.get(id.value) !== frameworkId)
+        throw new InvalidCallError(`offer "${id.value}" was never made to this framework`);
+    }
     const offers = accept.offer_ids.map((id) => this.offers.get(id.value));
-    const valid = offers.filter((o): o is Offer => o !== undefined && o.framework_id.value === frameworkId);
+    const valid = offers.filter((o): o is Offer => o !== undefined);
     const launches = accept.operations.flatMap((op) =>
-      op.type === 'LAUNCH' ? (op.launch?.task_infos ?? []) : [],
+      op.type === 'LAUNCH'
+        ? (op.launch?.task_infos ?? [])
+        : op.type === 'LAUNCH_GROUP'
+          ? (op.launch_group?.task_group.tasks ?? [])
+          : [],
     );
-    for (const id of accept.offer_ids) this.offers.delete(id.value);
+    for (const offer of valid) this.offers.delete(offer.id.value);
     const agentId = valid[0]?.agent_id.value;
     const offered = valid.flatMap((o) => o.resources as Resource[]);
     const problem =
@@ -301,9 +324,8 @@ export class Master {
       created_at: now,
       updated_at: now,
     };
-    this.tasks.set(record.id, record);
+    this.tasks.set(record);
     this.writer.putTask(record);
-    this.notifyTask(record);
     const agent = this.agents.get(agentId);
     const framework = this.frameworks.get(frameworkId);
     if (!agent?.sink || !framework) {
@@ -420,16 +442,14 @@ export class Master {
       const known = this.tasks.get(report.task.task_id.value);
       if (known && isTerminal(known.status.state) && !isTerminal(report.status.state)) {
         // The master gave this task up (LOST or GONE) while the agent was away: it must not run on.
-        this.agents
-          .get(agentId)
-          ?.sink?.send({
-            type: 'KILL',
-            kill: {
-              framework_id: report.framework_id,
-              task_id: report.task.task_id,
-              grace_period_seconds: 0,
-            },
-          });
+        this.agents.get(agentId)?.sink?.send({
+          type: 'KILL',
+          kill: {
+            framework_id: report.framework_id,
+            task_id: report.task.task_id,
+            grace_period_seconds: 0,
+          },
+        });
       } else if (known && known.status.state !== report.status.state) {
         // e.g. UNREACHABLE while the agent was away, and RUNNING again now: tell the framework.
         this.applyStatus(known, { ...report.status, uuid: undefined, reason: 'REASON_AGENT_REREGISTERED' });
@@ -445,7 +465,7 @@ export class Master {
           created_at: now,
           updated_at: now,
         };
-        this.tasks.set(record.id, record);
+        this.tasks.set(record);
         this.writer.putTask(record);
       }
       if (!isTerminal(report.status.state))
@@ -552,12 +572,11 @@ export class Master {
   private applyStatus(task: TaskRecord, status: TaskStatus): void {
     const wasTerminal = isTerminal(task.status.state);
     const updated: TaskRecord = { ...task, status, updated_at: this.clock.now() };
-    this.tasks.set(task.id, updated);
+    this.tasks.set(updated);
     this.writer.putTask(updated);
     if (!wasTerminal && isTerminal(status.state))
       this.allocator.recoverResources(task.framework_id, task.agent_id, task.task.resources as Resource[]);
     this.sendFrameworkUpdate(task.framework_id, status);
-    this.notifyTask(updated);
   }
 
   // ---- offers --------------------------------------------------------------------------------------
@@ -578,7 +597,12 @@ export class Master {
       attributes: agent.record.info.attributes ?? [],
     };
     this.offers.set(offer.id.value, offer);
+    this.issuedOffers.set(offer.id.value, frameworkId);
+    if (this.issuedOffers.size > MAX_REMEMBERED_OFFERS)
+      this.issuedOffers.delete(this.issuedOffers.keys().next().value!);
     framework.sink.send({ type: 'OFFERS', offers: { offers: [offer] } });
+    const timeout = this.options.offerTimeoutMs ?? 60_000;
+    if (timeout > 0) this.clock.setTimeout(() => this.rescindOffer(offer.id.value), timeout);
   }
 
   private removeOffer(offerId: string, refuseSeconds?: number): void {
@@ -620,7 +644,7 @@ export class Master {
       address: a.record.info.address ?? null,
       state: a.state,
       resources: a.record.info.resources as Resource[],
-      used: this.usedOn(a.record.id),
+      used: this.tasks.usedOn(a.record.id),
       registered_at: a.record.registered_at,
     }));
   }
@@ -633,26 +657,6 @@ export class Master {
       active: f.sink !== undefined,
       registered_at: f.record.registered_at,
     }));
-  }
-
-  listTasks(options: { all: boolean }): TaskView[] {
-    return [...this.tasks.values()]
-      .filter((t) => options.all || !isTerminal(t.status.state))
-      .map(toTaskView)
-      .sort((a, b) => b.created_at - a.created_at);
-  }
-
-  /** Finds a task by id, by a unique id prefix or suffix, or by name (the newest task of that name). */
-  findTask(ref: string): TaskRecord {
-    const exact = this.tasks.get(ref);
-    if (exact) return exact;
-    const matches = [...this.tasks.values()].filter(
-      (t) => t.id.endsWith(ref) || t.id.startsWith(ref) || t.task.name === ref,
-    );
-    matches.sort((a, b) => b.created_at - a.created_at);
-    const first = matches[0];
-    if (!first) throw new TaskNotFoundError(ref);
-    return first;
   }
 
   /** Operator kill (berth's extension), and the scheduler's KILL: SIGTERM, then SIGKILL after the grace. */
@@ -683,23 +687,17 @@ export class Master {
     });
   }
 
+  listTasks(options: { all: boolean }): TaskView[] {
+    return this.tasks.list(options);
+  }
+
+  findTask(ref: string): TaskRecord {
+    return this.tasks.find(ref);
+  }
+
   /** Resolves with the task once the master knows it, or undefined after `timeoutMs`. */
   waitForTask(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined> {
-    const known = this.tasks.get(taskId);
-    if (known) return Promise.resolve(known);
-    return new Promise((resolve) => {
-      const watcher = (task: TaskRecord): void => {
-        if (task.id !== taskId) return;
-        this.taskWatchers.delete(watcher);
-        clearTimeout(timer);
-        resolve(task);
-      };
-      const timer = setTimeout(() => {
-        this.taskWatchers.delete(watcher);
-        resolve(undefined);
-      }, timeoutMs);
-      this.taskWatchers.add(watcher);
-    });
+    return this.tasks.waitFor(taskId, timeoutMs);
   }
 
   output(taskId: string, options: { follow: boolean; signal?: AbortSignal }): AsyncIterable<OutputRecord> {
@@ -712,16 +710,6 @@ export class Master {
         `the agent of task "${taskId}" is not reachable, so its output is not available now`,
       );
     return files.output(taskId, options);
-  }
-
-  private usedOn(agentId: string): Resource[] {
-    return [...this.tasks.values()]
-      .filter((t) => t.agent_id === agentId && !isTerminal(t.status.state))
-      .flatMap((t) => t.task.resources as Resource[]);
-  }
-
-  private notifyTask(task: TaskRecord): void {
-    for (const watcher of [...this.taskWatchers]) watcher(task);
   }
 }
 

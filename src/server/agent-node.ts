@@ -46,14 +46,15 @@ export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNo
   const store = await openStore(`sqlite:${join(workDir, 'agent.db')}`);
   const images = await ImageStore.open(join(workDir, 'images'), { logger });
   const app = buildApp(logger, !isLoopback(options.listen) ? options.token : undefined);
-  let agent: Agent | undefined;
+  // The listener starts first, so that the agent can announce its address; its routes find it here.
+  const holder: { agent?: Agent } = {};
   registerImageRoutes(app, images);
-  registerAgentRoutes(app, () => agent);
+  registerAgentRoutes(app, () => holder.agent);
   const url = await listenApp(app, options.port, options.listen).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
-  agent = new Agent({
+  const agent = new Agent({
     store,
     link: new HttpMasterLink({
       masters: options.masters,
@@ -73,6 +74,7 @@ export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNo
     ...(options.heartbeatSeconds ? { heartbeatSeconds: options.heartbeatSeconds } : {}),
     logger,
   });
+  holder.agent = agent;
   await agent.recover();
   await agent.start();
   const running = agent;

@@ -1,0 +1,84 @@
+/**
+ * The master's tasks, indexed and watched: every task record passes through `set`, which wakes anyone
+ * waiting for that task. Reads for the operator API (find by id, suffix or name; list) live here too.
+ */
+import { isTerminal } from '../api/mesos.js';
+import type { TaskView } from '../api/operator.js';
+import type { Resource } from '../core/resources.js';
+import { TaskNotFoundError } from './errors.js';
+import type { TaskRecord } from './types.js';
+import { toTaskView } from './views.js';
+
+export class TaskBook {
+  private readonly tasks = new Map<string, TaskRecord>();
+  private readonly watchers = new Set<(task: TaskRecord) => void>();
+
+  get(id: string): TaskRecord | undefined {
+    return this.tasks.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.tasks.has(id);
+  }
+
+  values(): IterableIterator<TaskRecord> {
+    return this.tasks.values();
+  }
+
+  get size(): number {
+    return this.tasks.size;
+  }
+
+  set(task: TaskRecord): void {
+    this.tasks.set(task.id, task);
+    for (const watcher of [...this.watchers]) watcher(task);
+  }
+
+  /** Non-terminal tasks on an agent. */
+  activeOn(agentId: string): TaskRecord[] {
+    return [...this.tasks.values()].filter((t) => t.agent_id === agentId && !isTerminal(t.status.state));
+  }
+
+  usedOn(agentId: string): Resource[] {
+    return this.activeOn(agentId).flatMap((t) => t.task.resources as Resource[]);
+  }
+
+  list(options: { all: boolean }): TaskView[] {
+    return [...this.tasks.values()]
+      .filter((t) => options.all || !isTerminal(t.status.state))
+      .map(toTaskView)
+      .sort((a, b) => b.created_at - a.created_at);
+  }
+
+  /** By id, by a unique id prefix or suffix, or by name (the newest task of that name). */
+  find(ref: string): TaskRecord {
+    const exact = this.tasks.get(ref);
+    if (exact) return exact;
+    const matches = [...this.tasks.values()].filter(
+      (t) => t.id.endsWith(ref) || t.id.startsWith(ref) || t.task.name === ref,
+    );
+    matches.sort((a, b) => b.created_at - a.created_at);
+    const first = matches[0];
+    if (!first) throw new TaskNotFoundError(ref);
+    return first;
+  }
+
+  /** Resolves with the task once it is known, or undefined after `timeoutMs`. */
+  waitFor(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined> {
+    const known = this.tasks.get(taskId);
+    if (known) return Promise.resolve(known);
+    return new Promise((resolve) => {
+      const watcher = (task: TaskRecord): void => {
+        if (task.id !== taskId) return;
+        this.watchers.delete(watcher);
+        clearTimeout(timer);
+        resolve(task);
+      };
+      const timer = setTimeout(() => {
+        this.watchers.delete(watcher);
+        resolve(undefined);
+      }, timeoutMs);
+      this.watchers.add(watcher);
+    });
+  }
+}

@@ -52,10 +52,10 @@ export class RemoteError extends BerthError {
 }
 
 const STATUS_BY_SUFFIX: ReadonlyArray<readonly [RegExp, number]> = [
-  [/NOT_FOUND$/, 404],
-  [/^ERR_UNAUTHORIZED$/, 401],
+  [/NOT_FOUND$|_UNKNOWN$/, 404],
+  [/^ERR_UNAUTHORIZED$|_AUTH$/, 401],
   [/_CONFLICT$|_EXISTS$|_IN_USE$/, 409],
-  [/_UNAVAILABLE$|_BUSY$/, 503],
+  [/_UNAVAILABLE$|_UNREACHABLE$|_BUSY$/, 503],
   [/_NOT_SUBSCRIBED$/, 403],
   [/^ERR_INVALID|^ERR_BAD_|_INVALID$/, 400],
 ];

@@ -30,7 +30,8 @@ export function ensureToken(dataDir: string): string {
 
 /** A fastify app with berth's error format; requests need the token when one is given. */
 export function buildApp(logger: Logger, token: string | undefined): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  // forceCloseConnections: event streams (schedulers, agents, output followers) must not hold up a stop.
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, forceCloseConnections: true });
   installErrorHandler(app, logger);
   installTokenAuth(app, token);
   return app;

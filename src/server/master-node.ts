@@ -84,8 +84,8 @@ export async function startMasterNode(options: MasterNodeOptions): Promise<Maste
     master: parts.master,
     async stop() {
       parts.run.stop();
+      await parts.master.stop(); // closes the event streams first, so the listener can close
       await app.close();
-      await parts.master.stop();
       await store.close();
     },
   };

@@ -16,6 +16,7 @@ import { buildApp, ensureToken, isLoopback, listenApp } from '../server/http-app
 import { createMasterParts } from '../server/master-node.js';
 import { chooseRuntime, launcherFor } from '../server/runtime-choice.js';
 import { openStore } from '../store/index.js';
+import { startRegistry, type RunningRegistry } from '../registry/index.js';
 
 export interface SingleNodeOptions {
   dataDir: string;
@@ -25,6 +26,8 @@ export interface SingleNodeOptions {
   resources?: string;
   logger: Logger;
   allocationIntervalMs?: number;
+  /** The registry's port (default 5000; 0 runs none). Its data lives in <data-dir>/registry. */
+  registryPort?: number;
 }
 
 export interface SingleNode {
@@ -36,6 +39,10 @@ export interface SingleNode {
   agent: Agent;
   run: RunFramework;
   images: ImageStore;
+  /** The registry, when one runs. */
+  registry?: { url: string; port: number };
+  /** Why no registry runs although one was asked for. */
+  registryNote?: string;
   stop(): Promise<void>;
 }
 
@@ -57,12 +64,22 @@ export async function startSingleNode(options: SingleNodeOptions): Promise<Singl
     logger,
     ...(options.allocationIntervalMs ? { allocationIntervalMs: options.allocationIntervalMs } : {}),
   });
-  registerImageRoutes(app, images);
+  registerImageRoutes(app, images, {
+    findTask: (ref) => {
+      const task = parts.master.findTask(ref);
+      const image = task.task.container?.mesos?.image?.docker.name;
+      return { id: task.id, image, sandbox: join(dataDir, 'agent', 'sandboxes', task.id) };
+    },
+    imagesInUse: () => parts.master.listTasks({ all: false }).flatMap((t) => (t.image ? [t.image] : [])),
+    buildDir: join(dataDir, 'build'),
+    logger,
+  });
   const url = await listenApp(app, options.port, options.listen).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
   parts.master.start();
+  const registry = await startUpRegistry(dataDir, options.registryPort ?? 5000, options.listen, logger);
 
   const workDir = join(dataDir, 'agent');
   mkdirSync(workDir, { recursive: true, mode: 0o700 });
@@ -93,12 +110,32 @@ export async function startSingleNode(options: SingleNodeOptions): Promise<Singl
     agent,
     run: parts.run,
     images,
+    ...(registry.running ? { registry: { url: registry.running.url, port: registry.running.port } } : {}),
+    ...(registry.note ? { registryNote: registry.note } : {}),
     async stop() {
+      await registry.running?.close();
       parts.run.stop();
       await agent.stop();
+      await parts.master.stop(); // closes the event streams first, so the listener can close
       await app.close();
-      await parts.master.stop();
       await store.close();
     },
   };
+}
+
+/** The registry of `berth up`, on its own port; a port in use costs the registry, not the cluster. */
+async function startUpRegistry(
+  dataDir: string,
+  port: number,
+  listen: string,
+  logger: Logger,
+): Promise<{ running?: RunningRegistry; note?: string }> {
+  if (port === 0) return {};
+  try {
+    const running = await startRegistry({ root: join(dataDir, 'registry'), port, listen, logger });
+    return { running };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    return { note: `no registry: port ${port} on ${listen} is in use; pick another with --registry-port` };
+  }
 }

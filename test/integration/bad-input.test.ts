@@ -5,10 +5,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
+import { request as httpRequest } from 'node:http';
 import { request } from 'undici';
 import { decodeRecords } from '../../src/api/recordio.js';
 import type { SchedulerEvent } from '../../src/api/scheduler.js';
 import { Cluster } from './harness.js';
+
+async function eventuallyFind<T>(list: T[], pred: (t: T) => boolean): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const found = list.find(pred);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('event not seen within 5 s');
+}
 
 test('bad calls get 4xx with a clear message and the master keeps running', async (t) => {
   const cluster = await Cluster.start(['--runtime', 'process']);
@@ -31,8 +41,20 @@ test('bad calls get 4xx with a clear message and the master keeps running', asyn
   assert.equal(unknown.status, 400);
   assert.match(unknown.body, /ERR_INVALID_CALL.*bad scheduler call: \/type/);
 
-  const huge = await post(Buffer.alloc(5 * 1024 * 1024, 'a'));
-  assert.equal(huge.status, 413);
+  // A 5 MiB body: refused from its Content-Length alone, before any of it is read.
+  const huge = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest(
+      api,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 5 * 1024 * 1024 } },
+      (res) => {
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      },
+    );
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+  assert.equal(huge, 413);
 
   const noStream = await post(JSON.stringify({ type: 'REVIVE' }));
   assert.equal(noStream.status, 400);
@@ -49,10 +71,13 @@ test('bad calls get 4xx with a clear message and the master keeps running', asyn
     body: JSON.stringify({ type: 'SUBSCRIBE', subscribe: { framework_info: { name: 'prober' } } }),
   });
   const streamId = String(sub.headers['mesos-stream-id']);
-  const events = decodeRecords<SchedulerEvent>(sub.body as Readable)[Symbol.asyncIterator]();
-  const first = await events.next();
-  assert.equal(first.value?.type, 'SUBSCRIBED');
-  const frameworkId = first.value?.type === 'SUBSCRIBED' ? first.value.subscribed.framework_id.value : '';
+  // Read the event stream the whole time, as a framework does.
+  const seen: SchedulerEvent[] = [];
+  const reading = (async () => {
+    for await (const e of decodeRecords<SchedulerEvent>(sub.body as Readable)) seen.push(e);
+  })().catch(() => undefined);
+  const subscribed = await eventuallyFind(seen, (e) => e.type === 'SUBSCRIBED');
+  const frameworkId = subscribed.type === 'SUBSCRIBED' ? subscribed.subscribed.framework_id.value : '';
   const forged = await post(
     JSON.stringify({
       type: 'ACCEPT',
@@ -62,7 +87,7 @@ test('bad calls get 4xx with a clear message and the master keeps running', asyn
     { 'mesos-stream-id': streamId },
   );
   assert.equal(forged.status, 400);
-  assert.match(forged.body, /offer "never-made" was never made to this framework/);
+  assert.equal(JSON.parse(forged.body).message, 'offer "never-made" was never made to this framework');
 
   const otherFramework = await post(
     JSON.stringify({ type: 'REVIVE', framework_id: { value: 'someone-else' } }),
@@ -89,7 +114,8 @@ test('bad calls get 4xx with a clear message and the master keeps running', asyn
   assert.equal(badAgent.statusCode, 400);
   await badAgent.body.dump();
 
-  await events.return?.(undefined);
+  sub.body.destroy();
+  await reading;
   const health = await request(`${cluster.url}/api/v1/health`);
   assert.equal(health.statusCode, 200, 'the master is still serving');
   await health.body.dump();

@@ -9,6 +9,7 @@ import { registerNodes } from './commands/nodes.js';
 import { registerPs } from './commands/ps.js';
 import { registerRun } from './commands/run.js';
 import { registerUp } from './commands/up.js';
+import { registerRegistry } from './commands/registry.js';
 import { registerMaster } from './commands/master.js';
 import { registerAgent } from './commands/agent.js';
 import { exit } from './context.js';
@@ -32,6 +33,7 @@ Quick start:
   berth ps -a                                  list tasks`,
   );
   registerUp(program);
+  registerRegistry(program);
   registerMaster(program);
   registerAgent(program);
   registerNodes(program);

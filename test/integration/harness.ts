@@ -43,10 +43,15 @@ export class Cluster {
   }
 
   async up(): Promise<void> {
-    const child = spawn(process.execPath, [BERTH, 'up', '--port', '0', ...this.args], {
-      env: { ...process.env, BERTH_HOME: this.home, BERTH_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // No registry unless a test asks for one: the default port 5000 would collide between tests.
+    const child = spawn(
+      process.execPath,
+      [BERTH, 'up', '--port', '0', '--registry-port', '0', ...this.args],
+      {
+        env: { ...process.env, BERTH_HOME: this.home, BERTH_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     this.output = '';
     child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));

@@ -7,7 +7,7 @@ import type { SingleNode } from '../../up/single-node.js';
 import { createBusyboxRootfs } from '../busybox-rootfs.js';
 import { dataDir, DEFAULT_PORT } from '../config.js';
 import { print, warn } from '../context.js';
-import { waitForSignal } from './serve-common.js';
+import { parsePort, waitForSignal } from './serve-common.js';
 
 interface UpOptions {
   dataDir?: string;
@@ -16,6 +16,7 @@ interface UpOptions {
   runtime?: string;
   resources?: string;
   demo?: boolean;
+  registryPort: string;
 }
 
 export function registerUp(program: Command): void {
@@ -32,6 +33,7 @@ export function registerUp(program: Command): void {
     .option('--runtime <runtime>', 'runc or process (default: runc when possible)')
     .option('--resources <spec>', 'resources to offer instead of the detected ones, e.g. "cpus:2;mem:4096"')
     .option('--demo', 'import a busybox image and run a container once the cluster is up')
+    .option('--registry-port <port>', 'port of the built-in OCI registry (0: none)', '5000')
     .addHelpText(
       'after',
       '\nExamples:\n  berth up\n  berth up --demo\n  BERTH_HOME=/tmp/b berth up --port 7171 --runtime process',
@@ -57,9 +59,12 @@ export function registerUp(program: Command): void {
         logger,
         ...(opts.runtime ? { runtime: opts.runtime as 'runc' | 'process' } : {}),
         ...(opts.resources ? { resources: opts.resources } : {}),
+        registryPort: parsePort(opts.registryPort),
       });
       if (node.runtimeNote) warn(node.runtimeNote);
+      if (node.registryNote) warn(node.registryNote);
       print(`berth is up: API on ${node.url} (runtime ${node.runtime}, data in ${dir})`);
+      if (node.registry) print(`registry on ${node.registry.url}`);
       if (node.tokenRequired)
         print(`clients need the bearer token in ${join(dir, 'token')} (or BERTH_TOKEN)`);
       if (opts.demo) await runDemo(node);

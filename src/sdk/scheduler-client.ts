@@ -26,6 +26,12 @@ export interface SchedulerClientOptions {
   handlers: SchedulerHandlers;
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Asks the master for the state of all the framework's tasks (implicit RECONCILE) on every subscription
+   * and then at this interval (default 10 minutes; 0 only on subscription), so that missed updates are
+   * found. Mesos recommends the same of every framework.
+   */
+  reconcileIntervalMs?: number;
 }
 
 export class SchedulerClient {
@@ -34,6 +40,7 @@ export class SchedulerClient {
   private closed = false;
   private backoffMs = 250;
   private chain: Promise<void> = Promise.resolve();
+  private reconcileTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: SchedulerClientOptions) {
     this.frameworkId = options.framework.id?.value;
@@ -68,11 +75,24 @@ export class SchedulerClient {
     const id = await subscribed;
     this.frameworkId = id;
     this.backoffMs = 250;
+    this.scheduleReconciliation();
     return id;
+  }
+
+  private scheduleReconciliation(): void {
+    const reconcile = (): void => {
+      this.reconcile().catch((err: unknown) => this.logger.warn({ err: describeError(err) }, 'reconcile failed'));
+    };
+    reconcile();
+    const every = this.options.reconcileIntervalMs ?? 600_000;
+    if (this.reconcileTimer || every <= 0) return;
+    this.reconcileTimer = setInterval(reconcile, every);
+    this.reconcileTimer.unref();
   }
 
   close(): void {
     this.closed = true;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.options.transport.close();
   }
 

@@ -7,7 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskInfo } from '../api/mesos.js';
 import type { Logger } from '../core/logger.js';
-import type { ImageStore } from '../image/index.js';
+import { resolveOrPull, type ImageStore } from '../image/index.js';
 import {
   mountOverlay,
   unmountOverlay,
@@ -44,7 +44,8 @@ export class Containerizer {
     let defaults: ImageDefaults | undefined;
     let rootfs: string | undefined;
     if (imageName) {
-      const image = await this.options.images.resolve(imageName);
+      // Not in the store and named with a registry host: pulled here (concurrent tasks share one pull).
+      const image = await resolveOrPull(this.options.images, imageName);
       defaults = image.config;
       if (this.options.launcher.kind === 'runc') {
         const lowerDirs = await this.options.images.prepareLayers(image);

@@ -4,7 +4,13 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BerthError, httpStatusFor, InvalidArgumentError, UnauthorizedError } from '../core/errors.js';
+import {
+  BerthError,
+  describeError,
+  httpStatusFor,
+  InvalidArgumentError,
+  UnauthorizedError,
+} from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { encodeRecord } from './recordio.js';
 
@@ -88,4 +94,31 @@ export function requireHeader(req: FastifyRequest, name: string): string {
   const v = headerValue(req, name);
   if (!v) throw new InvalidArgumentError(`the ${name} header is required`);
   return v;
+}
+
+/**
+ * Serves an async iterator as a RecordIO stream. The first record is awaited before the response starts,
+ * so that an error there (unknown task, removed sandbox) is still an ordinary HTTP error; a failure later
+ * becomes a final `ERROR` record. The iterator is closed when the client goes away.
+ */
+export async function serveRecords<T>(
+  reply: FastifyReply,
+  open: (signal: AbortSignal) => AsyncIterator<T>,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const abort = new AbortController();
+  const records = open(abort.signal);
+  const first = await records.next();
+  const stream = openRecordStream<T | { type: 'ERROR'; error: { message: string } }>(reply, headers);
+  stream.signal.addEventListener('abort', () => abort.abort());
+  try {
+    if (!first.done) stream.send(first.value);
+    for (let r = await records.next(); !r.done && !stream.closed; r = await records.next())
+      stream.send(r.value);
+  } catch (err) {
+    stream.send({ type: 'ERROR', error: { message: describeError(err) } });
+  } finally {
+    await records.return?.(undefined);
+    stream.close();
+  }
 }

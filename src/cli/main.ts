@@ -12,6 +12,18 @@ import { registerUp } from './commands/up.js';
 import { registerRegistry } from './commands/registry.js';
 import { registerMaster } from './commands/master.js';
 import { registerAgent } from './commands/agent.js';
+import { registerPull } from './commands/pull.js';
+import { registerPush } from './commands/push.js';
+import { registerLogin, registerLogout } from './commands/login.js';
+import { registerBuild } from './commands/build.js';
+import { registerCommit } from './commands/commit.js';
+import { registerTag } from './commands/tag.js';
+import { registerRmi } from './commands/rmi.js';
+import { registerHistory } from './commands/history.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerSave } from './commands/save.js';
+import { registerLoad } from './commands/load.js';
+import { registerPrune } from './commands/prune.js';
 import { exit } from './context.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
@@ -42,6 +54,19 @@ Quick start:
   registerPs(program);
   registerLogs(program);
   registerKill(program);
+  registerPull(program);
+  registerPush(program);
+  registerLogin(program);
+  registerLogout(program);
+  registerBuild(program);
+  registerCommit(program);
+  registerTag(program);
+  registerRmi(program);
+  registerHistory(program);
+  registerInspect(program);
+  registerSave(program);
+  registerLoad(program);
+  registerPrune(program);
   return program;
 }
 

@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, rm, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,13 +6,22 @@ import { createGunzip } from 'node:zlib';
 import tar, { type Header } from 'tar-stream';
 import { HashingStream } from './digest.js';
 import { BadLayerError } from './errors.js';
+import {
+  abortable,
+  fileMeta,
+  readBody,
+  SMALL_FILE_BYTES,
+  WriteQueue,
+  writeFileFrom,
+} from './extract-files.js';
 import { errnoCode, runningAsRoot } from './fs-util.js';
+import { ByteCounter, ExpansionGuard, type LayerLimits } from './layer-limits.js';
 import { asArchiveError } from './repack-tar.js';
 import { asNodeWritable, type TarEntry } from './tar-entries.js';
 import { makeNode, setOpaqueXattr } from './special-files.js';
 import { ancestorsOf, baseNameOf, normalizeEntryPath, parentOf } from './tar-path.js';
 
-export interface ExtractLayerOptions {
+export interface ExtractLayerOptions extends LayerLimits {
   compression?: 'gzip' | 'none';
   /** When given, the uncompressed tar must hash to it (ERR_BAD_LAYER otherwise). */
   expectedDiffId?: string;
@@ -42,17 +50,37 @@ export async function extractLayer(
   target: string,
   options: ExtractLayerOptions = {},
 ): Promise<ExtractLayerResult> {
+  const abort = new AbortController();
+  const writer = new LayerWriter(target, options.asRoot ?? runningAsRoot(), abort.signal);
+  // Before the stream starts: tar-stream drops entries that arrive while nobody iterates.
+  await writer.init();
   const expected = options.expectedDiffId;
   const diff = new HashingStream(
     expected,
     (actual) => new BadLayerError(`layer content hashes to ${actual}, not to its diff id ${expected ?? ''}`),
   );
   const extract = tar.extract();
+  const compressed = new ByteCounter();
+  const guard = new ExpansionGuard(options, options.compression === 'gzip' ? compressed : undefined);
   const feeding =
     options.compression === 'gzip'
-      ? pipeline(source, createGunzip(), diff, asNodeWritable(extract))
-      : pipeline(source, diff, asNodeWritable(extract));
-  const writer = new LayerWriter(target, options.asRoot ?? runningAsRoot());
+      ? pipeline(
+          source,
+          compressed,
+          createGunzip({ chunkSize: 256 * 1024 }),
+          guard,
+          diff,
+          asNodeWritable(extract),
+        )
+      : pipeline(source, guard, diff, asNodeWritable(extract));
+  // Awaited below; until then a failure must not count as unhandled, and must end the entry loop.
+  let streamFailure: unknown;
+  feeding.catch((err: unknown) => {
+    streamFailure ??= err;
+    const error = err instanceof Error ? err : new Error(String(err));
+    abort.abort(error); // a body being written stops too
+    extract.destroy(error);
+  });
   let entries = 0;
   try {
     for await (const entry of extract) {
@@ -62,10 +90,14 @@ export async function extractLayer(
     await feeding;
     await writer.finish();
   } catch (err) {
+    // When the stream failed first (bad gzip, a limit, a wrong digest), its error says more than
+    // the abort it caused; when the writer refused an entry, the stream's "premature close" is noise.
+    const failure = streamFailure ?? err;
+    await writer.settle().catch(() => undefined);
     extract.destroy();
     source.destroy();
     await feeding.catch(() => undefined);
-    throw asArchiveError(err, 'the layer');
+    throw asArchiveError(failure, 'the layer');
   }
   return { diffId: diff.digest(), entries, notes: writer.notes };
 }
@@ -80,12 +112,27 @@ class LayerWriter {
   readonly notes: string[] = [];
   /** Relative paths known to be real directories in the target (not symlinks). */
   private readonly knownDirs = new Set<string>(['']);
+  /** Directories this extraction made: whatever is in them, it wrote (and lists in `written`). */
+  private readonly freshDirs = new Set<string>();
+  private readonly written = new Set<string>();
   private readonly dirMeta = new Map<string, DirMeta>();
+  private readonly writes = new WriteQueue();
 
   constructor(
     private readonly root: string,
     private readonly asRoot: boolean,
+    private readonly signal: AbortSignal,
   ) {}
+
+  /** Notes whether the target starts empty, so that files in it need no check for an older entry. */
+  async init(): Promise<void> {
+    if ((await readdir(this.root)).length === 0) this.freshDirs.add('');
+  }
+
+  /** Waits for the background writes (before the caller gives up on the layer, too). */
+  settle(): Promise<void> {
+    return this.writes.flush();
+  }
 
   async apply(entry: TarEntry): Promise<void> {
     const header = entry.header;
@@ -97,6 +144,7 @@ class LayerWriter {
     const base = baseNameOf(name);
     if (base.startsWith(WHITEOUT_PREFIX)) return this.applyWhiteout(name, base);
     await this.applyEntry(name, type, header, entry);
+    this.written.add(name);
   }
 
   private async applyEntry(name: string, type: string, header: Header, body: TarEntry): Promise<void> {
@@ -106,10 +154,9 @@ class LayerWriter {
         return this.makeDirectory(name, header);
       case 'file':
       case 'contiguous-file':
-        await this.clear(name);
-        await pipeline(body, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
-        return this.setMetadata(path, header, false);
+        return this.writeFile(name, header, body);
       case 'symlink':
+        await this.flushFor(name);
         await this.clear(name);
         await symlink(header.linkname ?? '', path);
         return this.setMetadata(path, header, true);
@@ -124,8 +171,27 @@ class LayerWriter {
     }
   }
 
+  /** Small files are written in the background; big ones here, streamed. */
+  private async writeFile(name: string, header: Header, body: TarEntry): Promise<void> {
+    await this.flushFor(name);
+    await this.clear(name);
+    const path = join(this.root, name);
+    const meta = fileMeta(header, this.asRoot, this.freshDirs.has(parentOf(name)));
+    const size = header.size ?? 0;
+    if (size > SMALL_FILE_BYTES)
+      return writeFileFrom(path, abortable(body as AsyncIterable<Buffer>, this.signal), meta);
+    const chunks = await readBody(abortable(body as AsyncIterable<Buffer>, this.signal), size);
+    await this.writes.add(name, () => writeFileFrom(path, chunks, meta));
+  }
+
+  /** Waits for background writes when `name` is one of them (it is about to be replaced). */
+  private async flushFor(name: string): Promise<void> {
+    if (this.writes.paths.has(name)) await this.writes.flush();
+  }
+
   /** Sets the deferred directory modes and mtimes, deepest first. */
   async finish(): Promise<void> {
+    await this.writes.flush();
     const dirs = [...this.dirMeta.entries()].sort((a, b) => b[0].split('/').length - a[0].split('/').length);
     for (const [name, meta] of dirs) {
       const path = join(this.root, name);
@@ -139,8 +205,11 @@ class LayerWriter {
     for (const dir of ancestorsOf(name)) {
       if (this.knownDirs.has(dir)) continue;
       const stats = await lstatOrUndefined(join(this.root, dir));
-      if (stats === undefined) await mkdir(join(this.root, dir), { mode: 0o755 });
-      else if (stats.isSymbolicLink()) {
+      if (stats === undefined) {
+        await mkdir(join(this.root, dir), { mode: 0o755 });
+        this.freshDirs.add(dir);
+        this.written.add(dir);
+      } else if (stats.isSymbolicLink()) {
         throw new BadLayerError(
           `layer entry "${name}" would be written through the symlink "${dir}"; refusing to leave the layer`,
           name,
@@ -157,14 +226,16 @@ class LayerWriter {
 
   /** Removes whatever is at `name` (a later tar entry replaces an earlier one). */
   private async clear(name: string): Promise<void> {
+    if (this.freshDirs.has(parentOf(name)) && !this.written.has(name)) return; // nothing can be there
     const stats = await lstatOrUndefined(join(this.root, name));
     if (stats === undefined) return;
+    await this.writes.flush(); // a directory being removed may hold files still being written
     await rm(join(this.root, name), { recursive: true, force: true });
     if (stats.isDirectory()) this.forgetDirectory(name);
   }
 
   private forgetDirectory(name: string): void {
-    for (const set of [this.knownDirs, this.dirMeta]) {
+    for (const set of [this.knownDirs, this.dirMeta, this.freshDirs]) {
       for (const key of set.keys()) if (key === name || key.startsWith(`${name}/`)) set.delete(key);
     }
   }
@@ -175,6 +246,7 @@ class LayerWriter {
     if (stats === undefined || !stats.isDirectory()) {
       await this.clear(name);
       await mkdir(path, { mode: 0o755 });
+      this.freshDirs.add(name);
     }
     this.knownDirs.add(name);
     await this.chown(path, header);
@@ -182,6 +254,7 @@ class LayerWriter {
   }
 
   private async makeHardLink(name: string, linkname: string): Promise<void> {
+    await this.writes.flush(); // the link's target may be a file still being written
     const target = normalizeEntryPath(linkname, { allowAbsolute: false });
     if (target === '') throw new BadLayerError(`hard link "${name}" has no target`, name);
     await this.ensureParents(target);
@@ -208,6 +281,7 @@ class LayerWriter {
       return;
     }
     const path = join(this.root, name);
+    await this.flushFor(name);
     await this.clear(name);
     const kind = type === 'fifo' ? 'p' : type === 'character-device' ? 'c' : 'b';
     await makeNode(path, kind, header.devmajor ?? 0, header.devminor ?? 0);
@@ -237,8 +311,10 @@ class LayerWriter {
       return;
     }
     const path = dir === '' ? hidden : `${dir}/${hidden}`;
+    await this.flushFor(path);
     await this.clear(path);
     await makeNode(join(this.root, path), 'c', 0, 0);
+    this.written.add(path);
   }
 
   /** Owner (as root), then mode (chown clears setuid bits), then mtime. */

@@ -10,10 +10,18 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import { InvalidArgumentError } from '../core/errors.js';
+import { registerTransferRoutes } from './client/index.js';
 import { randomName } from './fs-util.js';
+import { registerManageRoutes, type ImageRouteHooks } from './http-manage.js';
 import type { ImageStore } from './image-store.js';
 
-export function registerImageRoutes(app: FastifyInstance, images: ImageStore): void {
+export type { ImageRouteHooks, TaskSandbox } from './http-manage.js';
+
+export function registerImageRoutes(
+  app: FastifyInstance,
+  images: ImageStore,
+  hooks: ImageRouteHooks = {},
+): void {
   for (const type of ['application/x-tar', 'application/gzip', 'application/octet-stream']) {
     app.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
   }
@@ -44,4 +52,7 @@ export function registerImageRoutes(app: FastifyInstance, images: ImageStore): v
       await rm(spool, { force: true });
     }
   });
+
+  registerTransferRoutes(app, images);
+  registerManageRoutes(app, images, hooks);
 }

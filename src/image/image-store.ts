@@ -149,6 +149,74 @@ export class ImageStore {
     return this.layers.pathFor(diffId);
   }
 
+  /** The whole OCI config file of an image: diff ids and history as well as the runtime config. */
+  async readConfigFile(image: ResolvedImage): Promise<OciImageConfigFile> {
+    return this.content.readJSON<OciImageConfigFile>(image.configDigest);
+  }
+
+  /** The manifests of index.json, tagged or not (what keeps blobs alive). */
+  async indexEntries(): Promise<Descriptor[]> {
+    return (await this.index.read()).manifests;
+  }
+
+  /**
+   * Tags a manifest that is already in the content store (with its config and layers) as each of
+   * `references` ("repo:tag"), after checking that it loads. Returns the image of the first one.
+   */
+  async tagManifest(manifest: Descriptor, references: string[]): Promise<ResolvedImage> {
+    const names = references.map((r) => taggedName(r));
+    const first = names[0];
+    if (first === undefined) throw new InvalidReferenceError('', 'an image needs at least one tag');
+    const entry: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+    await this.load(first, entry);
+    await this.index.update((index) =>
+      names.reduce((acc, name) => computeTaggedIndex(acc, name, entry), index),
+    );
+    return this.resolve(first);
+  }
+
+  /** Points the tag `target` at the image `source` names (`berth tag`). */
+  async tag(source: string, target: string): Promise<ResolvedImage> {
+    const image = await this.resolve(source);
+    const entry = (await this.index.read()).manifests.find((m) => m.digest === image.manifestDigest);
+    if (entry === undefined) throw new ImageNotFoundError(source);
+    return this.tagManifest(entry, [target]);
+  }
+
+  /**
+   * Removes a tag ("repo:tag"), or every tag of "repo@digest", from the index. Blobs stay until a prune.
+   * Returns the names removed and the manifest digest they pointed at.
+   */
+  async untag(reference: string): Promise<{ digest: string; removed: string[] }> {
+    const image = await this.resolve(reference);
+    const wanted = parseReference(reference);
+    const removed: string[] = [];
+    await this.index.update((index) => ({
+      ...index,
+      manifests: index.manifests.filter((entry) => {
+        const hit = matches(refOf(entry), wanted, entry.digest);
+        if (hit) removed.push(entry.annotations?.[ANNOTATION_REF_NAME] ?? entry.digest);
+        return !hit;
+      }),
+    }));
+    return { digest: image.manifestDigest, removed };
+  }
+
+  /**
+   * Names a manifest that is already in the content store (with its config and layers) by digest,
+   * "repo@sha256:…" (a pull by digest), after checking that it loads. Such a name lists no tag.
+   */
+  async nameManifestByDigest(manifest: Descriptor, repository: string): Promise<ResolvedImage> {
+    const name = formatReference({
+      repository: parseReference(repository).repository,
+      digest: manifest.digest,
+    });
+    const entry: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+    await this.load(name, entry);
+    await this.index.update((index) => computeTaggedIndex(index, name, entry));
+    return this.resolve(name);
+  }
+
   private async load(reference: string, entry: Descriptor): Promise<ResolvedImage> {
     const manifest = await this.content.readJSON<OciManifest>(entry.digest);
     const configFile = await this.content.readJSON<OciImageConfigFile>(manifest.config.digest);
@@ -175,6 +243,14 @@ export class ImageStore {
       size,
     };
   }
+}
+
+/** "repo:tag" of a reference that names a tag (not a digest); "repo" alone means "repo:latest". */
+function taggedName(reference: string): string {
+  const ref = parseReference(reference);
+  if (ref.digest !== undefined || ref.tag === undefined)
+    throw new InvalidReferenceError(reference, 'a tag is needed here, not a digest');
+  return formatReference(ref);
 }
 
 function refOf(entry: Descriptor): ParsedReference | undefined {

@@ -13,6 +13,7 @@ export {
   MEDIA_TYPE_LAYER_TAR,
   MEDIA_TYPE_MANIFEST,
   type Descriptor,
+  type HistoryEntry,
   type ImageConfig,
   type LayerDescriptor,
   type OciImageConfigFile,
@@ -20,3 +21,9 @@ export {
   type OciManifest,
 } from './oci.js';
 export * from './errors.js';
+export * from './client/index.js';
+export { commitUpperDir, storeImage, computeChildConfigFile } from './commit.js';
+export { writeDiffLayer, packDiff } from './diff.js';
+export { pruneImages, InUseRegistry, type PruneResult } from './prune.js';
+export * from './build/index.js';
+export * from './archive/index.js';

@@ -3,11 +3,11 @@
  * between HTTP and the Master's methods.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AgentCall, AgentEvent, OutputRecord } from '../api/agent.js';
+import type { AgentCall, AgentEvent } from '../api/agent.js';
 import type { EventSink } from './types.js';
-import { openRecordStream, requireHeader, type RecordStream } from '../api/http-server.js';
+import { openRecordStream, requireHeader, serveRecords, type RecordStream } from '../api/http-server.js';
 import { firstSchemaError, schedulerCallValidator, type SchedulerEvent } from '../api/scheduler.js';
-import { describeError, InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { InvalidCallError, TaskNotFoundError } from './errors.js';
 import type { Master } from './master.js';
 import { toTaskView } from './views.js';
@@ -79,23 +79,13 @@ export function registerMasterRoutes(app: FastifyInstance, master: Master): void
       const follow = req.query.follow === 'true' || req.query.follow === '1';
       const waitMs = Math.min(Number(req.query.wait ?? 0) * 1000 || 0, 60_000);
       const task = (await master.waitForTask(req.params.id, waitMs)) ?? master.findTask(req.params.id);
-      const abort = new AbortController();
-      const records = master.output(task.id, { follow, signal: abort.signal })[Symbol.asyncIterator]();
-      const first = await records.next();
-      const stream = openRecordStream<OutputRecord | { type: 'ERROR'; error: { message: string } }>(reply, {
-        'berth-task-id': task.id,
-      });
-      stream.signal.addEventListener('abort', () => abort.abort());
-      try {
-        if (!first.done) stream.send(first.value);
-        for (let r = await records.next(); !r.done && !stream.closed; r = await records.next())
-          stream.send(r.value);
-      } catch (err) {
-        stream.send({ type: 'ERROR', error: { message: describeError(err) } });
-      } finally {
-        await records.return?.(undefined);
-        stream.close();
-      }
+      await serveRecords(
+        reply,
+        (signal) => master.output(task.id, { follow, signal })[Symbol.asyncIterator](),
+        {
+          'berth-task-id': task.id,
+        },
+      );
     },
   );
 

@@ -1,76 +1,38 @@
-/**
- * The scheduler API over HTTP: SUBSCRIBE opens a long-lived response of RecordIO events; other calls
- * are separate POSTs carrying the `Mesos-Stream-Id` header and answered with 202.
- */
-import type { Readable } from 'node:stream';
-import { request } from 'undici';
-import { decodeRecords } from '../api/recordio.js';
+/** The scheduler API over HTTP (`POST /api/v1/scheduler`, `Mesos-Stream-Id`), on one or more masters. */
 import type { SchedulerCall, SchedulerEvent } from '../api/scheduler.js';
-import { describeError } from '../core/errors.js';
-import { readError } from './http-errors.js';
+import { StreamClient } from './stream-client.js';
 import type { SchedulerStreamHandlers, SchedulerTransport } from './transport.js';
 
 export interface HttpTransportOptions {
-  master: string;
+  /** A master URL, or several (comma-separated or a list): standbys redirect to the leader. */
+  master: string | string[];
   token?: string;
 }
 
+export const toMasterList = (master: string | string[]): string[] =>
+  (Array.isArray(master) ? master : master.split(',')).map((m) => m.trim()).filter(Boolean);
+
 export class HttpSchedulerTransport implements SchedulerTransport {
-  private readonly aborts = new Set<AbortController>();
+  private readonly client: StreamClient;
 
-  constructor(private readonly options: HttpTransportOptions) {}
-
-  private headers(streamId?: string): Record<string, string> {
-    return {
-      'content-type': 'application/json',
-      accept: 'application/recordio',
-      ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-      ...(streamId ? { 'mesos-stream-id': streamId } : {}),
-    };
+  constructor(options: HttpTransportOptions) {
+    this.client = new StreamClient({
+      masters: toMasterList(options.master),
+      path: '/api/v1/scheduler',
+      streamHeader: 'mesos-stream-id',
+      ...(options.token ? { token: options.token } : {}),
+    });
   }
 
-  async subscribe(call: SchedulerCall, handlers: SchedulerStreamHandlers): Promise<{ streamId: string }> {
-    const abort = new AbortController();
-    this.aborts.add(abort);
-    const res = await request(new URL('/api/v1/scheduler', this.options.master), {
-      method: 'POST',
-      headers: this.headers(),
-      body: JSON.stringify(call),
-      signal: abort.signal,
-      bodyTimeout: 0,
-    });
-    if (res.statusCode !== 200) {
-      this.aborts.delete(abort);
-      throw await readError(res);
-    }
-    const streamId = String(res.headers['mesos-stream-id'] ?? '');
-    void (async () => {
-      let reason: string | undefined;
-      try {
-        for await (const event of decodeRecords<SchedulerEvent>(res.body as Readable))
-          handlers.onEvent(event);
-      } catch (err) {
-        reason = describeError(err);
-      } finally {
-        this.aborts.delete(abort);
-        handlers.onClose(reason);
-      }
-    })();
-    return { streamId };
+  subscribe(call: SchedulerCall, handlers: SchedulerStreamHandlers): Promise<{ streamId: string }> {
+    return this.client.subscribe<SchedulerEvent>(call, handlers);
   }
 
-  async call(streamId: string, call: SchedulerCall): Promise<void> {
-    const res = await request(new URL('/api/v1/scheduler', this.options.master), {
-      method: 'POST',
-      headers: this.headers(streamId),
-      body: JSON.stringify(call),
-    });
-    if (res.statusCode >= 300) throw await readError(res);
-    await res.body.dump();
+  call(streamId: string, call: SchedulerCall): Promise<void> {
+    return this.client.call(streamId, call);
   }
 
   close(): void {
-    for (const abort of this.aborts) abort.abort();
-    this.aborts.clear();
+    this.client.close();
   }
 }

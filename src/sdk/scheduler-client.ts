@@ -81,7 +81,9 @@ export class SchedulerClient {
 
   private scheduleReconciliation(): void {
     const reconcile = (): void => {
-      this.reconcile().catch((err: unknown) => this.logger.warn({ err: describeError(err) }, 'reconcile failed'));
+      this.reconcile().catch((err: unknown) =>
+        this.logger.warn({ err: describeError(err) }, 'reconcile failed'),
+      );
     };
     reconcile();
     const every = this.options.reconcileIntervalMs ?? 600_000;

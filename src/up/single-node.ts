@@ -64,7 +64,16 @@ export async function startSingleNode(options: SingleNodeOptions): Promise<Singl
     logger,
     ...(options.allocationIntervalMs ? { allocationIntervalMs: options.allocationIntervalMs } : {}),
   });
-  registerImageRoutes(app, images);
+  registerImageRoutes(app, images, {
+    findTask: (ref) => {
+      const task = parts.master.findTask(ref);
+      const image = task.task.container?.mesos?.image?.docker.name;
+      return { id: task.id, image, sandbox: join(dataDir, 'agent', 'sandboxes', task.id) };
+    },
+    imagesInUse: () => parts.master.listTasks({ all: false }).flatMap((t) => (t.image ? [t.image] : [])),
+    buildDir: join(dataDir, 'build'),
+    logger,
+  });
   const url = await listenApp(app, options.port, options.listen).catch(async (err: unknown) => {
     await store.close();
     throw err;

@@ -22,10 +22,9 @@ export function canUseRunc(): string | undefined {
   return undefined;
 }
 
+/** A `berth up` on a temp data dir and a free port. */
 export class Cluster {
-  private child: ChildProcess | undefined;
-  url = '';
-  output = '';
+  private process: BerthProcess | undefined;
 
   constructor(
     readonly home: string,
@@ -38,44 +37,23 @@ export class Cluster {
     return cluster;
   }
 
+  get url(): string {
+    return this.process?.url ?? '';
+  }
+
   get env(): NodeJS.ProcessEnv {
     return { ...process.env, BERTH_HOME: this.home, BERTH_MASTER: this.url, BERTH_LOG_LEVEL: 'warn' };
   }
 
   async up(): Promise<void> {
     // No registry unless a test asks for one: the default port 5000 would collide between tests.
-    const child = spawn(
-      process.execPath,
-      [BERTH, 'up', '--port', '0', '--registry-port', '0', ...this.args],
-      {
-        env: { ...process.env, BERTH_HOME: this.home, BERTH_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    this.child = child;
-    this.output = '';
-    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const match = /API on (http:\/\/\S+)/.exec(this.output);
-      if (match) {
-        this.url = match[1]!;
-        return;
-      }
-      if (child.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`berth up did not start:\n${this.output}`);
+    const args = ['up', '--port', '0', '--registry-port', '0', ...this.args];
+    this.process = await new BerthProcess(args, { ...process.env, BERTH_HOME: this.home }).start();
   }
 
   /** SIGTERM, as an operator's Ctrl-C would; resolves with the exit code. */
   async down(): Promise<number | null> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    child.kill('SIGTERM');
-    return exited;
+    return (await this.process?.stop('SIGTERM')) ?? null;
   }
 
   /** Runs `berth ARGS` against this cluster. */

@@ -9,6 +9,7 @@ import type { StateStore, StoreOp } from '../store/index.js';
 import type { AgentRecord, FrameworkRecord, TaskRecord } from './types.js';
 
 export const MAX_COMPLETED_TASKS = 1000;
+const MAX_BATCH = 100;
 
 const FRAMEWORKS = 'master/frameworks/';
 const AGENTS = 'master/agents/';
@@ -94,8 +95,12 @@ export class MasterStateWriter {
   private write(): void {
     this.scheduled = false;
     if (this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
+    // etcd refuses transactions of more than 128 operations: write at most MAX_BATCH at a time, in order.
+    const batch = this.queue.splice(0, MAX_BATCH);
+    if (this.queue.length > 0) {
+      this.scheduled = true;
+      queueMicrotask(() => this.write());
+    }
     this.writing = this.writing
       .then(() => this.store.apply(batch))
       .then(

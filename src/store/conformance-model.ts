@@ -1,11 +1,13 @@
 /**
  * The property half of the conformance suite: random sequences of `apply` calls, checked after each
- * call against a trivial model (a Map, sorted by UTF-8 bytes when listed).
+ * call against a trivial model (a Map, sorted by UTF-8 bytes when listed); a watch opened at the start
+ * must have seen exactly the model's net changes.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { StateStore, StoreCondition, StoreEntry, StoreOp } from './state-store.js';
+import { collect } from './conformance-support.js';
+import type { StateStore, StoreCondition, StoreEntry, StoreEvent, StoreOp } from './state-store.js';
 
 type OpenStore = () => Promise<StateStore>;
 
@@ -51,6 +53,7 @@ const stepsArb = fc.array(
 
 class Model {
   readonly entries = new Map<string, StoreEntry>();
+  readonly events: StoreEvent[] = [];
   constructor(public revision: number) {}
 
   revisionOf(key: string): number {
@@ -61,27 +64,46 @@ class Model {
     return conds.every((c) => this.revisionOf(c.key) === c.revision);
   }
 
-  /** Applies the ops at `revision`; returns whether anything was written. */
+  /**
+   * Runs the ops in order on a copy and records the net effect at `revision` (see state-store.ts): a put
+   * event for every key whose final state comes from a put, a delete event for every key that existed
+   * before and does not after. Returns whether anything changed.
+   */
   apply(ops: StoreOp[], revision: number): boolean {
-    let changed = false;
+    const before = new Map(this.entries);
+    const written = new Set<string>();
     for (const op of ops) {
       if (op.op === 'put') {
         this.entries.set(op.key, { key: op.key, value: JSON.parse(JSON.stringify(op.value)), revision });
-        changed = true;
-      } else if (op.op === 'delete') changed = this.entries.delete(op.key) || changed;
-      else
-        for (const key of [...this.entries.keys()])
-          if (key.startsWith(op.prefix)) changed = this.entries.delete(key) || changed;
+        written.add(op.key);
+      } else if (op.op === 'delete') {
+        this.entries.delete(op.key);
+        written.delete(op.key);
+      } else
+        for (const key of [...this.entries.keys(), ...written])
+          if (key.startsWith(op.prefix)) {
+            this.entries.delete(key);
+            written.delete(key);
+          }
     }
-    return changed;
+    const keys = [...new Set([...before.keys(), ...written])].sort(byBytes);
+    const events: StoreEvent[] = [];
+    for (const key of keys) {
+      const now = this.entries.get(key);
+      if (now && written.has(key)) events.push({ type: 'put', key, value: now.value, revision });
+      else if (!now && before.has(key)) events.push({ type: 'delete', key, revision });
+    }
+    this.events.push(...events);
+    return events.length > 0;
   }
 
   list(prefix: string): StoreEntry[] {
     const keys = [...this.entries.keys()].filter((k) => k.startsWith(prefix));
-    keys.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    return keys.map((k) => this.entries.get(k) as StoreEntry);
+    return keys.sort(byBytes).map((k) => this.entries.get(k) as StoreEntry);
   }
 }
+
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 async function runStep(store: StateStore, model: Model, step: Step): Promise<void> {
   const conds = step.conds.map((c) => ({
@@ -98,7 +120,7 @@ async function runStep(store: StateStore, model: Model, step: Step): Promise<voi
   const { revision } = await store.apply(step.ops, { if: conds });
   const changed = model.apply(step.ops, revision);
   if (changed) assert.ok(revision > model.revision, `revision ${revision} should pass ${model.revision}`);
-  else assert.equal(revision, model.revision, 'an apply without writes keeps the revision');
+  else assert.equal(revision, model.revision, 'an apply without net changes keeps the revision');
   model.revision = revision;
 }
 
@@ -115,11 +137,14 @@ export function registerModelProperty(open: OpenStore): void {
         const store = await open();
         try {
           const model = new Model(await store.revision());
+          const watched = await collect(store, '', { fromRevision: model.revision + 1 });
           for (const step of sequence) {
             await runStep(store, model, step);
             await checkAgainst(store, model);
             steps++;
           }
+          if (model.events.length > 0) await watched.waitFor(model.revision);
+          assert.deepEqual(watched.events, model.events, 'the watch saw exactly the net changes');
           for (const prefix of PREFIXES) assert.deepEqual(await store.list(prefix), model.list(prefix));
           for (const key of KEYS) assert.deepEqual(await store.get(key), model.entries.get(key));
           assert.deepEqual(await store.list('', { limit: 3 }), model.list('').slice(0, 3));

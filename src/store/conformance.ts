@@ -1,15 +1,21 @@
 /**
  * The StateStore conformance suite: every implementation registers it from its own test file with
- * `runStoreConformance('sqlite', () => SqliteStore.open(tmpPath()))`. `open` must return a new, empty store.
+ * `runStoreConformance('sqlite', (o) => SqliteStore.open(tmpPath(), o), { fakeClock: true })`. `open`
+ * must return a new, empty store; implementations that take a clock use `options.clock` for leases.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { registerLeases } from './conformance-lease.js';
 import { registerModelProperty } from './conformance-model.js';
-import type { StateStore, StoreOp } from './state-store.js';
+import { keysOf, put, rejectsWith, tryMutate, withStore } from './conformance-support.js';
+import type { OpenStore, StoreCapabilities } from './conformance-support.js';
+import { registerWatch } from './conformance-watch.js';
+import type { StoreOp } from './state-store.js';
 
-export type OpenStore = () => Promise<StateStore>;
+export type { OpenStore, OpenStoreOptions, StoreCapabilities } from './conformance-support.js';
+export { withStore } from './conformance-support.js';
 
-export function runStoreConformance(name: string, open: OpenStore): void {
+export function runStoreConformance(name: string, open: OpenStore, capabilities: StoreCapabilities): void {
   describe(`StateStore conformance: ${name}`, () => {
     registerReadWrite(open);
     registerList(open);
@@ -18,27 +24,9 @@ export function runStoreConformance(name: string, open: OpenStore): void {
     registerImmutability(open);
     registerValidation(open);
     registerModelProperty(open);
+    registerWatch(open);
+    registerLeases(open, capabilities);
   });
-}
-
-/** Opens a fresh store, runs `fn`, always closes. */
-export async function withStore(open: OpenStore, fn: (store: StateStore) => Promise<void>): Promise<void> {
-  const store = await open();
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-  }
-}
-
-const put = (key: string, value: unknown): StoreOp => ({ op: 'put', key, value });
-
-async function keysOf(store: StateStore, prefix: string, limit?: number): Promise<string[]> {
-  return (await store.list(prefix, limit === undefined ? undefined : { limit })).map((e) => e.key);
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(promise, (err: { code?: string }) => err.code === code);
 }
 
 function registerReadWrite(open: OpenStore): void {
@@ -79,12 +67,32 @@ function registerReadWrite(open: OpenStore): void {
       assert.equal(await s.revision(), revision);
     }));
 
-  test('ops in one apply run in order', () =>
+  test('ops in one apply take effect in order', () =>
     withStore(open, async (s) => {
-      await s.apply([put('p/old', 0)]);
-      await s.apply([put('p/a', 1), { op: 'deletePrefix', prefix: 'p/' }, put('p/b', 2), put('p/b', 3)]);
-      assert.deepEqual(await keysOf(s, ''), ['p/b']);
+      await s.apply([put('p/old', 0), put('p/kept', 0), put('q', 0)]);
+      const { revision } = await s.apply([
+        put('p/a', 1),
+        { op: 'deletePrefix', prefix: 'p/' },
+        put('p/b', 2),
+        put('p/b', 3),
+        put('p/kept', 4),
+        { op: 'delete', key: 'q' },
+        put('q', 5),
+        { op: 'deletePrefix', prefix: 'p/b/' },
+      ]);
+      assert.deepEqual(await keysOf(s, ''), ['p/b', 'p/kept', 'q']);
       assert.equal((await s.get('p/b'))?.value, 3);
+      assert.deepEqual(await s.get('p/kept'), { key: 'p/kept', value: 4, revision });
+      assert.deepEqual(await s.get('q'), { key: 'q', value: 5, revision });
+    }));
+
+  test('a key created and deleted in the same apply never existed: no new revision', () =>
+    withStore(open, async (s) => {
+      await s.apply([put('k', 1)]);
+      const before = await s.revision();
+      const ops: StoreOp[] = [put('tmp', 1), { op: 'delete', key: 'tmp' }, put('t/x', 1)];
+      assert.deepEqual(await s.apply([...ops, { op: 'deletePrefix', prefix: 't/' }]), { revision: before });
+      assert.deepEqual(await keysOf(s, ''), ['k']);
     }));
 
   test('calls on a closed store fail with ERR_STORE_CLOSED; close is idempotent', async () => {
@@ -95,6 +103,12 @@ function registerReadWrite(open: OpenStore): void {
     await rejectsWith(s.apply([put('k', 1)]), 'ERR_STORE_CLOSED');
     await rejectsWith(s.list(''), 'ERR_STORE_CLOSED');
     await rejectsWith(s.revision(), 'ERR_STORE_CLOSED');
+    await rejectsWith(
+      s.watch('', {}, () => undefined),
+      'ERR_STORE_CLOSED',
+    );
+    await rejectsWith(s.grantLease(5000), 'ERR_STORE_CLOSED');
+    await rejectsWith(s.compact(1), 'ERR_STORE_CLOSED');
   });
 }
 
@@ -265,15 +279,6 @@ function registerImmutability(open: OpenStore): void {
       });
       assert.equal((await s.list('m')).length, 1);
     }));
-}
-
-/** Frozen objects throw in strict mode; either way the store must be unchanged afterwards. */
-function tryMutate(fn: () => unknown): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof TypeError, `expected a TypeError from a frozen object, got ${String(err)}`);
-  }
 }
 
 const BAD_KEYS: unknown[] = ['', 'a\0b', 'lone\uD800', 42, undefined, null];

@@ -1,10 +1,14 @@
 import { BerthError } from '../core/errors.js';
 
-/** One failed condition of an `apply`: the key was at `actual` (0 = absent), the caller expected `expected`. */
+/**
+ * One failed condition of an `apply`: the key was at `actual` (0 = absent), the caller expected
+ * `expected`. For the fence (`fence: true`) the numbers are create revisions.
+ */
 export interface FailedCondition {
   readonly key: string;
   readonly expected: number;
   readonly actual: number;
+  readonly fence?: true;
 }
 
 /** A condition of `apply` did not hold; nothing was written. Re-read and try again. */
@@ -14,8 +18,9 @@ export class StoreConflictError extends BerthError {
 
   constructor(readonly failed: ReadonlyArray<FailedCondition>) {
     const first = failed[0];
+    const what = first?.fence ? 'was created at revision' : 'is at revision';
     const detail = first
-      ? `key "${first.key}" is at revision ${first.actual}, expected ${first.expected}`
+      ? `key "${first.key}" ${what} ${first.actual}, expected ${first.expected}`
       : 'a condition failed';
     super(`store write conflict: ${detail}; re-read and retry`);
   }
@@ -83,5 +88,60 @@ export class StoreBusyError extends BerthError {
 
   constructor(path: string, options?: { cause?: unknown }) {
     super(`the state store at ${path} is locked by another process; try again`, options);
+  }
+}
+
+/** A watch asked for history the store no longer keeps. List again, then watch from that revision + 1. */
+export class StoreCompactedError extends BerthError {
+  readonly code = 'ERR_STORE_COMPACTED';
+  override readonly retryable = true;
+
+  constructor(
+    readonly requested: number,
+    readonly compacted?: number,
+  ) {
+    const kept = compacted === undefined ? '' : ` (history starts at revision ${compacted})`;
+    super(`store history before revision ${requested} is compacted${kept}; list again and watch from there`);
+  }
+}
+
+/** The lease expired, was revoked, or never existed. Grant a new one (and re-put its keys). */
+export class StoreLeaseNotFoundError extends BerthError {
+  readonly code = 'ERR_STORE_LEASE_NOT_FOUND';
+
+  constructor(
+    readonly lease: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`store lease ${lease} has expired or was revoked; grant a new lease`, options);
+  }
+}
+
+/** The store's servers could not be reached (etcd down or no quorum). The call may have taken effect. */
+export class StoreUnavailableError extends BerthError {
+  readonly code = 'ERR_STORE_UNAVAILABLE';
+  override readonly retryable = true;
+
+  constructor(
+    readonly target: string,
+    options?: { cause?: unknown },
+  ) {
+    const reason = (options?.cause as { message?: string } | undefined)?.message;
+    super(`the state store at ${target} is unavailable${reason ? ` (${reason})` : ''}; try again`, options);
+  }
+}
+
+/** The apply has more operations than the store accepts in one transaction (etcd: --max-txn-ops). */
+export class StoreTxnTooLargeError extends BerthError {
+  readonly code = 'ERR_STORE_TXN_TOO_LARGE';
+
+  constructor(
+    readonly operations: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `a store apply of ${operations} etcd operations is larger than etcd accepts (--max-txn-ops); split it`,
+      options,
+    );
   }
 }

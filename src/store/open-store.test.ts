@@ -28,9 +28,29 @@ describe('openStore', () => {
     assert.deepEqual(parseStoreUrl('./state.db'), { kind: 'sqlite', path: './state.db' });
   });
 
-  test('rejects unknown schemes naming the accepted forms, and etcd as not built yet', () => {
-    rejectsUrl('redis://localhost', /"memory:", "sqlite:\/path\/to\/state.db" or a plain file path/);
-    rejectsUrl('etcd://127.0.0.1:2379', /etcd store is not built yet.*"memory:"/);
+  test('parses etcd URLs: hosts, default port, TLS scheme, namespace', () => {
+    assert.deepEqual(parseStoreUrl('etcd://10.0.0.1:2379,10.0.0.2:2380'), {
+      kind: 'etcd',
+      hosts: ['http://10.0.0.1:2379', 'http://10.0.0.2:2380'],
+      namespace: '/berth/',
+    });
+    assert.deepEqual(parseStoreUrl('etcds://etcd.example/team-x'), {
+      kind: 'etcd',
+      hosts: ['https://etcd.example:2379'],
+      namespace: '/team-x/',
+    });
+    assert.deepEqual(parseStoreUrl('etcd://[::1]:2379/'), {
+      kind: 'etcd',
+      hosts: ['http://[::1]:2379'],
+      namespace: '/berth/',
+    });
+  });
+
+  test('rejects unknown schemes and malformed URLs naming the accepted forms', () => {
+    rejectsUrl('redis://localhost', /"memory:", "sqlite:\/path\/to\/state.db", a plain file path, or "etcd:/);
+    rejectsUrl('etcd:127.0.0.1:2379', /names no etcd host/);
+    rejectsUrl('etcd://', /not a list of host:port/);
+    rejectsUrl('etcd://a:1,,b:2', /not a list of host:port/);
     rejectsUrl('memory:extra', /"memory:"/);
     rejectsUrl('sqlite:', /names no file/);
     rejectsUrl('', /empty/);
@@ -47,9 +67,10 @@ describe('openStore', () => {
       assert.equal((await store.get('k'))?.value, url);
       await store.close();
     }
-    await assert.rejects(
-      openStore('etcd://x'),
-      (err: { code?: string }) => err.code === 'ERR_INVALID_STORE_URL',
-    );
+    await assert.rejects(openStore('etcd://127.0.0.1:1/'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_STORE_OPEN');
+      assert.match(err.message, /etcd:\/\/127\.0\.0\.1:1\/berth\//);
+      return true;
+    });
   });
 });

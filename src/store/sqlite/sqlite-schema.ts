@@ -5,13 +5,29 @@ import type { Database as Db } from 'better-sqlite3';
 import { StoreOpenError } from '../errors.js';
 
 /** The schema this code reads and writes, kept in SQLite's `user_version` header field. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** MIGRATIONS[v] takes the schema from version v to v + 1. Append; never edit a shipped entry. */
 const MIGRATIONS: ReadonlyArray<string> = [
   `CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
    INSERT INTO meta (name, value) VALUES ('revision', 0);`,
+  // 2: create revisions (fences), leases, and the change log that watches read. A migrated store has no
+  // history: revisions up to the current one count as compacted.
+  `ALTER TABLE kv ADD COLUMN create_revision INTEGER NOT NULL DEFAULT 0;
+   UPDATE kv SET create_revision = revision;
+   ALTER TABLE kv ADD COLUMN lease INTEGER;
+   CREATE INDEX kv_by_lease ON kv (lease) WHERE lease IS NOT NULL;
+   CREATE TABLE changes (
+     revision INTEGER NOT NULL,
+     key TEXT NOT NULL,
+     op TEXT NOT NULL CHECK (op IN ('put', 'delete')),
+     value TEXT,
+     PRIMARY KEY (revision, key)
+   ) WITHOUT ROWID;
+   CREATE TABLE leases (id INTEGER PRIMARY KEY AUTOINCREMENT, ttl_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+   CREATE INDEX leases_by_expiry ON leases (expires_at);
+   INSERT INTO meta (name, value) SELECT 'compacted', value + 1 FROM meta WHERE name = 'revision';`,
 ];
 
 /**

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { FakeClock } from '../../core/clock.js';
 import { runStoreConformance } from '../conformance.js';
+import { collect, put } from '../conformance-support.js';
 import type { StoreOp } from '../state-store.js';
 import { SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -14,7 +16,9 @@ after(() => rmSync(root, { recursive: true, force: true }));
 let counter = 0;
 const freshPath = () => join(root, `db-${++counter}`, 'state.db');
 
-runStoreConformance('sqlite', () => SqliteStore.open(freshPath()));
+runStoreConformance('sqlite', (options) => SqliteStore.open(freshPath(), { clock: options?.clock }), {
+  fakeClock: true,
+});
 
 async function rejectsOpen(path: string, pattern: RegExp): Promise<void> {
   await assert.rejects(SqliteStore.open(path), (err: Error & { code?: string }) => {
@@ -52,7 +56,7 @@ describe('SqliteStore', () => {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
       const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('kv');
-      assert.deepEqual(columns, ['key', 'value', 'revision']);
+      assert.deepEqual(columns, ['key', 'value', 'revision', 'create_revision', 'lease']);
     } finally {
       db.close();
     }
@@ -100,6 +104,94 @@ describe('SqliteStore', () => {
       );
       assert.equal((await store.list('single/')).length, n);
       assert.equal((await store.list('batch/')).length, 1000);
+      await store.close();
+    }
+  });
+});
+
+describe('SqliteStore across processes (two stores on one file)', () => {
+  test('a watch sees commits made through another connection, by polling the change log', async () => {
+    const path = freshPath();
+    const watcher = await SqliteStore.open(path, { pollIntervalMs: 20 });
+    const writer = await SqliteStore.open(path);
+    try {
+      const local = await watcher.apply([put('x/local', 1)]);
+      const c = await collect(watcher, 'x/', { fromRevision: local.revision });
+      const remote = await writer.apply([put('x/remote', 2), { op: 'delete', key: 'x/local' }]);
+      await c.waitFor(remote.revision);
+      assert.deepEqual(c.events, [
+        { type: 'put', key: 'x/local', value: 1, revision: local.revision },
+        { type: 'delete', key: 'x/local', revision: remote.revision },
+        { type: 'put', key: 'x/remote', value: 2, revision: remote.revision },
+      ]);
+    } finally {
+      await writer.close();
+      await watcher.close();
+    }
+  });
+
+  test("another process expires a dead process's lease when it is due", async () => {
+    const path = freshPath();
+    const clock = new FakeClock(1_000);
+    const owner = await SqliteStore.open(path, { clock });
+    const lease = await owner.grantLease(500);
+    await owner.apply([put('owned', 1, lease.id)]);
+    await owner.close();
+    const survivor = await SqliteStore.open(path, { clock });
+    try {
+      assert.equal((await survivor.get('owned'))?.value, 1);
+      clock.advance(500);
+      assert.equal(await survivor.get('owned'), undefined);
+      await assert.rejects(lease.keepAlive(), (err: { code?: string }) => err.code === 'ERR_STORE_CLOSED');
+    } finally {
+      await survivor.close();
+    }
+  });
+
+  test('a watch that falls behind the pruned change log ends with ERR_STORE_COMPACTED', async () => {
+    const path = freshPath();
+    const watcher = await SqliteStore.open(path, { pollIntervalMs: 60_000 });
+    const writer = await SqliteStore.open(path, { historyRevisions: 10 });
+    try {
+      const watch = await watcher.watch('', {}, () => undefined);
+      for (let i = 0; i < 70; i++) await writer.apply([put(`k/${i}`, i)]);
+      await watcher.revision();
+      await watcher.apply([put('nudge', 1)]);
+      const ended = await watch.ended;
+      assert.equal((ended as { code?: string } | undefined)?.code, 'ERR_STORE_COMPACTED');
+      await assert.rejects(
+        watcher.watch('', { fromRevision: 1 }, () => undefined),
+        (err: { code?: string }) => err.code === 'ERR_STORE_COMPACTED',
+      );
+    } finally {
+      await writer.close();
+      await watcher.close();
+    }
+  });
+
+  test('a schema-1 database migrates: data kept, history starts after it, create revision = revision', async () => {
+    const path = freshPath();
+    mkdirSync(join(path, '..'), { recursive: true });
+    const db = new Database(path);
+    db.exec(`CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO meta (name, value) VALUES ('revision', 7);
+      INSERT INTO kv (key, value, revision) VALUES ('old', '"v"', 5);`);
+    db.pragma('user_version = 1');
+    db.close();
+    const store = await SqliteStore.open(path);
+    try {
+      assert.deepEqual(await store.get('old'), { key: 'old', value: 'v', revision: 5 });
+      assert.equal(await store.revision(), 7);
+      await assert.rejects(
+        store.watch('', { fromRevision: 7 }, () => undefined),
+        (err: { code?: string }) => err.code === 'ERR_STORE_COMPACTED',
+      );
+      const c = await collect(store, '', { fromRevision: 8 });
+      const { revision } = await store.apply([put('new', 1)], { fence: { key: 'old', createRevision: 5 } });
+      await c.waitFor(revision);
+      assert.deepEqual(c.events, [{ type: 'put', key: 'new', value: 1, revision: 8 }]);
+    } finally {
       await store.close();
     }
   });

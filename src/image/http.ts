@@ -32,26 +32,30 @@ export function registerImageRoutes(
     images.resolve(decodeURIComponent(req.params.ref)),
   );
 
-  app.post<{ Querystring: { reference?: string } }>('/api/v1/images/import', async (req, reply) => {
-    const reference = req.query.reference;
-    if (!reference)
-      throw new InvalidArgumentError(
-        'the "reference" query parameter is required, e.g. ?reference=busybox:latest',
-      );
-    const body = req.body as Readable | undefined;
-    if (!body || typeof body.pipe !== 'function')
-      throw new InvalidArgumentError(
-        'send the root file system as a tar body (Content-Type: application/x-tar)',
-      );
-    const spool = join(images.root, 'ingest', `upload-${randomName()}.tar`);
-    try {
-      await pipeline(body, createWriteStream(spool, { mode: 0o600 }));
-      const image = await images.importRootfs(spool, reference);
-      return reply.status(201).send(image);
-    } finally {
-      await rm(spool, { force: true });
-    }
-  });
+  app.post<{ Querystring: { reference?: string; source?: string } }>(
+    '/api/v1/images/import',
+    async (req, reply) => {
+      const reference = req.query.reference;
+      if (!reference)
+        throw new InvalidArgumentError(
+          'the "reference" query parameter is required, e.g. ?reference=busybox:latest',
+        );
+      const body = req.body as Readable | undefined;
+      if (!body || typeof body.pipe !== 'function')
+        throw new InvalidArgumentError(
+          'send the root file system as a tar body (Content-Type: application/x-tar)',
+        );
+      const spool = join(images.root, 'ingest', `upload-${randomName()}.tar`);
+      try {
+        await pipeline(body, createWriteStream(spool, { mode: 0o600 }));
+        const source = req.query.source?.replace(/[^\w.@:+-]/g, '_').slice(0, 100);
+        const image = await images.importRootfs(spool, reference, source ? { sourceName: source } : {});
+        return reply.status(201).send(image);
+      } finally {
+        await rm(spool, { force: true });
+      }
+    },
+  );
 
   registerTransferRoutes(app, images);
   registerManageRoutes(app, images, hooks);

@@ -46,6 +46,8 @@ export interface ImageSummary {
 
 export interface ImportOptions {
   config?: ImageConfig;
+  /** What the history entry names as the source (default: the source path's base name). */
+  sourceName?: string;
   now?: Date;
 }
 
@@ -89,7 +91,7 @@ export class ImageStore {
     const configFile = buildImportConfig({
       diffId: layer.diffId,
       created,
-      createdBy: `berth image import ${basename(source)}`,
+      createdBy: `berth image import ${options.sourceName ?? basename(source)}`,
       ...(options.config !== undefined ? { config: options.config } : {}),
     });
     const config = await this.content.putJSON(configFile);

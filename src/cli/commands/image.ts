@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { shortId } from '../../core/ids.js';
@@ -62,7 +63,7 @@ export function registerImageCommands(program: Command): void {
       const { stream, type } = await sourceStream(source);
       const reference = `${ref.repository}:${ref.tag ?? 'latest'}`;
       const result = await clientFor(opts).upload<ResolvedImage>(
-        `/api/v1/images/import?reference=${encodeURIComponent(reference)}`,
+        `/api/v1/images/import?reference=${encodeURIComponent(reference)}&source=${encodeURIComponent(basename(source))}`,
         stream,
         type,
       );

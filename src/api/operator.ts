@@ -7,6 +7,8 @@ export interface AgentView {
   hostname: string;
   address: string | null;
   state: 'ACTIVE' | 'DISCONNECTED' | 'UNREACHABLE';
+  /** Maintenance: a draining agent gets no new tasks; its tasks are killed after the grace period. */
+  drain: 'DRAINING' | 'DRAINED' | null;
   resources: Resource[];
   used: Resource[];
   registered_at: number;
@@ -32,4 +34,13 @@ export interface FrameworkView {
   roles: string[];
   active: boolean;
   registered_at: number;
+}
+
+export interface RoleView {
+  name: string;
+  weight: number;
+  quota: { guarantees: Resource[]; limits: Resource[] };
+  /** Resources its frameworks hold: tasks and outstanding offers. */
+  allocated: Resource[];
+  frameworks: string[];
 }

@@ -12,6 +12,7 @@ import { registerUp } from './commands/up.js';
 import { registerRegistry } from './commands/registry.js';
 import { registerMaster } from './commands/master.js';
 import { registerAgent } from './commands/agent.js';
+import { registerClusterCommands } from './commands/cluster.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerLogin, registerLogout } from './commands/login.js';
@@ -49,6 +50,7 @@ Quick start:
   registerMaster(program);
   registerAgent(program);
   registerNodes(program);
+  registerClusterCommands(program);
   registerImageCommands(program);
   registerRun(program);
   registerPs(program);

@@ -28,3 +28,10 @@ export class InvalidCallError extends BerthError {
 export class OutputUnavailableError extends BerthError {
   readonly code = 'ERR_OUTPUT_UNAVAILABLE';
 }
+
+export class AgentNotFoundError extends BerthError {
+  readonly code = 'ERR_AGENT_NOT_FOUND';
+  constructor(readonly ref: string) {
+    super(`agent "${ref}" not found: \`berth nodes\` lists the agents`);
+  }
+}

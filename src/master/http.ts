@@ -2,7 +2,10 @@
  * The master's HTTP face: the scheduler API, the agent protocol and the operator API. It only translates
  * between HTTP and the Master's methods.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { ResourceSchema } from '../api/mesos.js';
+import type { Resource } from '../core/resources.js';
 import type { AgentCall, AgentEvent } from '../api/agent.js';
 import type { EventSink } from './types.js';
 import { openRecordStream, requireHeader, serveRecords, type RecordStream } from '../api/http-server.js';
@@ -13,6 +16,19 @@ import type { Master } from './master.js';
 import { toTaskView } from './views.js';
 
 const STREAM_HEADER = 'Mesos-Stream-Id';
+
+const WeightBody = Type.Object(
+  { role: Type.String({ minLength: 1 }), weight: Type.Number({ exclusiveMinimum: 0 }) },
+  { additionalProperties: false },
+);
+const QuotaBody = Type.Object(
+  {
+    role: Type.String({ minLength: 1 }),
+    guarantees: Type.Array(ResourceSchema),
+    limits: Type.Array(ResourceSchema),
+  },
+  { additionalProperties: false },
+);
 const AGENT_STREAM_HEADER = 'Berth-Agent-Stream-Id';
 
 export function registerMasterRoutes(app: FastifyInstance, master: Master): void {
@@ -88,6 +104,40 @@ export function registerMasterRoutes(app: FastifyInstance, master: Master): void
       );
     },
   );
+
+  app.get('/api/v1/roles', async () => ({ roles: master.listRoles() }));
+  app.get('/api/v1/offers', async () => ({ offers: master.listOffers() }));
+  app.post<{ Body: Static<typeof WeightBody> }>(
+    '/api/v1/weights',
+    { schema: { body: WeightBody } },
+    async (req) => {
+      master.setWeight(req.body.role, req.body.weight);
+      return { role: req.body.role, weight: req.body.weight };
+    },
+  );
+  app.post<{ Body: Static<typeof QuotaBody> }>(
+    '/api/v1/quota',
+    { schema: { body: QuotaBody } },
+    async (req) => {
+      master.setQuota(req.body.role, {
+        guarantees: req.body.guarantees as Resource[],
+        limits: req.body.limits as Resource[],
+      });
+      return { role: req.body.role };
+    },
+  );
+  app.post<{ Params: { id: string }; Body: { grace_seconds?: number } | undefined }>(
+    '/api/v1/agents/:id/drain',
+    async (req) => {
+      const grace = req.body?.grace_seconds ?? 60;
+      if (typeof grace !== 'number' || !(grace >= 0))
+        throw new InvalidArgumentError('grace_seconds must be a number of seconds, 0 or more');
+      return { id: master.drainAgent(req.params.id, grace) };
+    },
+  );
+  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/reactivate', async (req) => ({
+    id: master.reactivateAgent(req.params.id),
+  }));
 
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/exists', async (req) => {
     try {

@@ -15,6 +15,7 @@ const FRAMEWORKS = 'master/frameworks/';
 const AGENTS = 'master/agents/';
 const TASKS = 'master/tasks/';
 const REMOVED_AGENTS = 'master/removed-agents/';
+const POLICY = 'master/policy/';
 
 export class MasterStateWriter {
   private queue: StoreOp[] = [];
@@ -66,6 +67,24 @@ export class MasterStateWriter {
   removeAgent(id: string): void {
     this.enqueue({ op: 'delete', key: AGENTS + id });
     this.enqueue({ op: 'put', key: REMOVED_AGENTS + id, value: Date.now() });
+  }
+
+  /** A role's weight or quota; undefined removes it. */
+  putPolicy(kind: 'weights' | 'quotas', role: string, value: unknown): void {
+    const key = `${POLICY}${kind}/${role}`;
+    this.enqueue(value === undefined ? { op: 'delete', key } : { op: 'put', key, value });
+  }
+
+  async loadPolicy(): Promise<{ weights: Map<string, number>; quotas: Map<string, unknown> }> {
+    const entries = await this.store.list<unknown>(POLICY);
+    const weights = new Map<string, number>();
+    const quotas = new Map<string, unknown>();
+    for (const e of entries) {
+      const [kind, ...role] = e.key.slice(POLICY.length).split('/');
+      if (kind === 'weights') weights.set(role.join('/'), e.value as number);
+      else if (kind === 'quotas') quotas.set(role.join('/'), structuredClone(e.value));
+    }
+    return { weights, quotas };
   }
 
   putTask(record: TaskRecord): void {

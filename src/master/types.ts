@@ -34,4 +34,8 @@ export interface AgentRecord {
   id: string;
   info: AgentInfo;
   registered_at: number;
+  /** The agent's resources after dynamic reservations and volumes, when they differ from `info.resources`. */
+  total?: AgentInfo['resources'];
+  /** Maintenance: set by `berth node drain`, cleared by `berth node reactivate`. */
+  drain?: { state: 'DRAINING' | 'DRAINED'; since: number; grace_seconds: number };
 }

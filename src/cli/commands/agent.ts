@@ -51,7 +51,7 @@ export function registerAgent(program: Command): void {
       const [{ createLogger }, { startAgentNode }, { parseAttributes }] = await Promise.all([
         import('../../core/logger.js'),
         import('../../server/agent-node.js'),
-        import('../../core/attributes.js'),
+        import('../../core/resources.js'),
       ]);
       const token = apiToken();
       const node = await startAgentNode({

@@ -17,7 +17,7 @@ export function registerNodes(program: Command): void {
         `${scalarOf(a.used, 'cpus')}/${scalarOf(a.resources, 'cpus')}`,
         `${Math.round(scalarOf(a.used, 'mem'))}/${Math.round(scalarOf(a.resources, 'mem'))} MiB`,
         `${Math.round(scalarOf(a.resources, 'disk') / 1024)} GiB`,
-        a.state,
+        a.drain ? `${a.state} (${a.drain})` : a.state,
       ]);
       print(formatTable(['ID', 'HOSTNAME', 'ADDRESS', 'CPUS', 'MEM', 'DISK', 'STATE'], rows));
     });

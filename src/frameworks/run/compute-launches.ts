@@ -1,5 +1,11 @@
 import type { Offer } from '../../api/mesos.js';
-import { containsResources, scalar, subtractResources, type Resource } from '../../core/resources.js';
+import {
+  containsResources,
+  scalar,
+  subtractResources,
+  unallocate,
+  type Resource,
+} from '../../core/resources.js';
 import type { RunTask } from './types.js';
 
 export interface LaunchPlan {
@@ -15,7 +21,8 @@ export const taskResources = (t: RunTask): Resource[] => [scalar('cpus', t.cpus)
 
 /** First fit, oldest task first: places each pending task on the first offer with room left for it. */
 export function computeLaunches(pending: readonly RunTask[], offers: readonly Offer[]): LaunchPlan {
-  const free = new Map(offers.map((o) => [o.id.value, o.resources as Resource[]]));
+  // Offers carry `allocation_info` (the role they are for); fitting a task ignores it.
+  const free = new Map(offers.map((o) => [o.id.value, unallocate(o.resources as Resource[])]));
   const launches = new Map<string, RunTask[]>();
   const unplaced: RunTask[] = [];
   for (const task of pending) {

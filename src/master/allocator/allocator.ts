@@ -1,43 +1,116 @@
 /**
- * The allocator owns the bookkeeping of who holds what on which agent, and runs allocation cycles in
- * batches: on an interval and soon after any event that frees or asks for resources. It never imports the
- * master: offers leave through the `offer` callback.
+ * The allocator owns the bookkeeping of who holds what on which agent and runs allocation cycles in
+ * batches: on an interval and soon after any event that frees or asks for resources. The decisions are
+ * `computeAllocation`'s (pure); this class only keeps the books. It never imports the master: offers
+ * leave through the `offer` callback.
+ *
+ * What the master calls, and when:
+ * - `addAgent(id, total, { active? })` on agent SUBSCRIBE (again on re-subscribe: the
+ *   allocations recorded on it are kept). `updateAgent(id, total)` when its total changes outside an
+ *   offer (operator RESERVE/CREATE applied by the master, agent resources changed). `removeAgent(id)` when
+ *   it is gone for good. `deactivateAgent(id)` on disconnect and for draining/maintenance (no offers,
+ *   allocations kept); `activateAgent(id)` when it is back.
+ * - `addFramework(id, roles, { capabilities?, suppressedRoles? })` on SUBSCRIBE, then
+ *   `recordAllocation(fw, agent, resources)` for each of its live tasks; `updateFramework(id, roles,
+ *   options)` when a re-subscription changes roles; `deactivateFramework(id)` when its stream closes (its
+ *   filters are dropped), `activateFramework(id)` when it is back; `removeFramework(id)` on TEARDOWN or
+ *   failover timeout (everything it holds is freed).
+ * - `suppress(fw, roles?)` / `revive(fw, roles?)` for SUPPRESS / REVIVE (no roles = all its roles;
+ *   REVIVE also clears the refuse filters of those roles).
+ * - `recoverResources(fw, agent, resources, refuseSeconds?)` whenever offered or used resources come
+ *   back: DECLINE and the unused part of ACCEPT (with `filters.refuse_seconds`, Mesos's default 5),
+ *   an offer rescinded or timed out (no filter), a task that reached a terminal state (no filter).
+ * - `updateAllocation(fw, agent, offered, operations, ctx)` before LAUNCH when an ACCEPT carries
+ *   RESERVE/UNRESERVE/CREATE/DESTROY: converts the offered resources and the agent's total together and
+ *   returns the converted offer (launch against it) and the new total (persist and checkpoint it).
+ *   `updateAvailable(agent, operations, ctx)` does the same on unallocated resources (operator API).
+ * - `setWeight(role, w)`, `setQuota(role, { guarantees, limits })`, `removeQuota(role)`.
+ * - `offer(frameworkId, agentId, resources, role)` is called once per (framework, agent, role) and
+ *   cycle; the resources are already recorded as allocated. With `allocationInfo: true` every resource
+ *   carries `allocation_info: { role }` (Mesos's MULTI_ROLE form).
+ * The master owns offers and their timeout: it rescinds an offer that is too old and recovers its
+ * resources here. Filters are per framework, role and agent: an offer is filtered only if it is a subset
+ * of the refused resources, until `max(refuse_seconds, interval)` has passed (Mesos's semantics).
  */
 import type { Clock, Timer } from '../../core/clock.js';
-import { addResources, subtractResources, type Resource } from '../../core/resources.js';
-import { computeAllocation, type AllocationFramework } from './compute-allocation.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import {
+  addResources,
+  allocateTo,
+  containsResources,
+  subtractResources,
+  unallocate,
+  type Resource,
+} from '../../core/resources.js';
+import {
+  addFilter,
+  defaultRole,
+  hasGpus,
+  heldOn,
+  newAgent,
+  newFramework,
+  pruneFilters,
+  setHeld,
+  totalSums,
+  type AgentEntry,
+  type FrameworkEntry,
+} from './books.js';
+import {
+  computeAllocation,
+  UNKNOWN_ROLE,
+  type AllocationDecision,
+  type RoleSettings,
+} from './compute-allocation.js';
+import { applyOperations, type OperationContext, type ResourceOperation } from './operations.js';
+import { addInto, quantitiesFrom, quantitiesOf, type Quantities } from './quantities.js';
+import { addVecInto, type ReadonlyVec } from './vector.js';
+
+/** Scalar sums of a decision, as vectors over `names`. */
+interface Sums {
+  names: readonly string[];
+  all: ReadonlyVec;
+  unreserved: ReadonlyVec;
+}
 
 export interface AllocatorOptions {
   clock: Clock;
   /** Called once per decision; the master turns it into an offer. */
-  offer: (frameworkId: string, agentId: string, resources: Resource[]) => void;
+  offer: (frameworkId: string, agentId: string, resources: Resource[], role: string) => void;
   intervalMs?: number;
+  /** Attach `allocation_info: { role }` to offered resources. Default false until the master injects it. */
+  allocationInfo?: boolean;
+  /** An offer must hold at least one of these; default `[{ cpus: 0.01 }, { mem: 32 }]`. */
+  minAllocatable?: ReadonlyArray<Readonly<Record<string, number>>>;
+  /** Offer agents with GPUs only to GPU_RESOURCES-capable frameworks (Mesos's default). Default true. */
+  filterGpuResources?: boolean;
 }
 
-interface AgentEntry {
-  total: Resource[];
-  /** Per framework: resources offered or used by its tasks on this agent. */
-  allocated: Map<string, Resource[]>;
-  active: boolean;
+export interface QuotaConfig {
+  guarantees?: Readonly<Record<string, number>>;
+  limits?: Readonly<Record<string, number>>;
 }
 
-interface FrameworkEntry {
-  role: string;
-  active: boolean;
-  suppressed: boolean;
-  /** agent id → time until which this framework is not offered that agent again. */
-  filters: Map<string, number>;
+export interface FrameworkOptions {
+  capabilities?: Iterable<string>;
+  suppressedRoles?: Iterable<string>;
 }
+
+const MAX_REFUSE_SECONDS = 365 * 24 * 3600;
 
 export class Allocator {
   private readonly agents = new Map<string, AgentEntry>();
   private readonly frameworks = new Map<string, FrameworkEntry>();
-  private readonly roleWeights = new Map<string, number>();
+  private readonly roleSettings = new Map<string, RoleSettings>();
+  private readonly totals: Quantities = new Map();
+  private readonly reserved = new Map<string, Quantities>();
+  private readonly minAllocatable;
   private interval: Timer | undefined;
   private pending: Timer | undefined;
   private stopped = false;
 
-  constructor(private readonly options: AllocatorOptions) {}
+  constructor(private readonly options: AllocatorOptions) {
+    this.minAllocatable = options.minAllocatable?.map((m) => quantitiesFrom(m));
+  }
 
   start(): void {
     this.stopped = false;
@@ -53,70 +126,176 @@ export class Allocator {
     this.stopped = true;
     if (this.interval) this.options.clock.clearTimeout(this.interval);
     if (this.pending) this.options.clock.clearTimeout(this.pending);
+    this.pending = undefined;
   }
 
-  addAgent(id: string, total: Resource[]): void {
+  // ---- agents ----------------------------------------------------------------------------------------
+
+  addAgent(id: string, total: readonly Resource[], options: { active?: boolean } = {}): void {
     const existing = this.agents.get(id);
-    this.agents.set(id, { total, allocated: existing?.allocated ?? new Map(), active: true });
+    if (existing) {
+      this.updateAgent(id, total);
+      existing.active = options.active ?? true;
+    } else {
+      const agent = newAgent(id, options.active ?? true);
+      this.agents.set(id, agent);
+      this.setTotal(agent, total);
+    }
     this.requestAllocation();
   }
 
+  /** Replaces the agent's total (e.g. after an operator RESERVE); what is allocated on it stays. */
+  updateAgent(id: string, total: readonly Resource[]): void {
+    const agent = this.agents.get(id);
+    if (!agent) return;
+    this.setTotal(agent, total);
+    this.requestAllocation();
+  }
+
+  activateAgent(id: string): void {
+    const agent = this.agents.get(id);
+    if (agent && !agent.active) {
+      agent.active = true;
+      this.requestAllocation();
+    }
+  }
+
+  /** No more offers for this agent (disconnected, draining); its allocations stay recorded. */
   deactivateAgent(id: string): void {
     const agent = this.agents.get(id);
     if (agent) agent.active = false;
   }
 
   removeAgent(id: string): void {
+    const agent = this.agents.get(id);
+    if (!agent) return;
+    for (const [frameworkId, byRole] of agent.allocated)
+      for (const [role, held] of byRole) this.chargeFramework(frameworkId, role, held, -1);
+    this.chargeAgentTotals(agent, -1);
     this.agents.delete(id);
+    for (const f of this.frameworks.values()) for (const byAgent of f.filters.values()) byAgent.delete(id);
   }
 
-  addFramework(id: string, role: string): void {
-    const existing = this.frameworks.get(id);
-    this.frameworks.set(id, {
-      role,
-      active: true,
-      suppressed: false,
-      filters: existing?.filters ?? new Map(),
-    });
+  /** What the agent has free (total minus offered and allocated). */
+  availableOn(agentId: string): Resource[] {
+    return [...(this.agents.get(agentId)?.available ?? [])];
+  }
+
+  // ---- frameworks ------------------------------------------------------------------------------------
+
+  addFramework(id: string, roles: string | readonly string[], options: FrameworkOptions = {}): void {
+    const f = this.frameworks.get(id) ?? newFramework(id);
+    this.frameworks.set(id, f);
+    f.active = true;
+    this.setRoles(f, roles, options);
     this.requestAllocation();
   }
 
+  /** A re-subscription with other roles or capabilities; allocations in roles it left stay until recovered. */
+  updateFramework(id: string, roles: string | readonly string[], options: FrameworkOptions = {}): void {
+    const f = this.frameworks.get(id);
+    if (!f) return;
+    this.setRoles(f, roles, options);
+    this.requestAllocation();
+  }
+
+  activateFramework(id: string): void {
+    const f = this.frameworks.get(id);
+    if (f && !f.active) {
+      f.active = true;
+      this.requestAllocation();
+    }
+  }
+
+  /** No more offers; its filters are dropped (a new scheduler instance starts clean). */
   deactivateFramework(id: string): void {
     const f = this.frameworks.get(id);
-    if (f) f.active = false;
-  }
-
-  removeFramework(id: string): void {
-    this.frameworks.delete(id);
-    for (const agent of this.agents.values()) agent.allocated.delete(id);
-  }
-
-  setRoleWeight(role: string, weight: number): void {
-    this.roleWeights.set(role, weight);
-  }
-
-  suppress(frameworkId: string): void {
-    const f = this.frameworks.get(frameworkId);
-    if (f) f.suppressed = true;
-  }
-
-  /** Clears the framework's filters and resumes offers (Mesos REVIVE). */
-  revive(frameworkId: string): void {
-    const f = this.frameworks.get(frameworkId);
     if (!f) return;
-    f.suppressed = false;
+    f.active = false;
     f.filters.clear();
+  }
+
+  /** Forgets the framework and frees everything it holds. */
+  removeFramework(id: string): void {
+    for (const agent of this.agents.values()) {
+      const byRole = agent.allocated.get(id);
+      if (!byRole) continue;
+      for (const held of byRole.values()) agent.available = addResources(agent.available, held);
+      agent.allocated.delete(id);
+    }
+    this.frameworks.delete(id);
     this.requestAllocation();
   }
+
+  suppress(frameworkId: string, roles?: readonly string[]): void {
+    const f = this.frameworks.get(frameworkId);
+    if (!f) return;
+    for (const role of roles ?? f.roles) if (f.roles.includes(role)) f.suppressedRoles.add(role);
+  }
+
+  /** Resumes offers for the roles (all by default) and clears their refuse filters (Mesos REVIVE). */
+  revive(frameworkId: string, roles?: readonly string[]): void {
+    const f = this.frameworks.get(frameworkId);
+    if (!f) return;
+    for (const role of roles ?? f.roles) {
+      f.suppressedRoles.delete(role);
+      f.filters.delete(role);
+    }
+    this.requestAllocation();
+  }
+
+  // ---- roles -----------------------------------------------------------------------------------------
+
+  setWeight(role: string, weight: number): void {
+    if (!(weight > 0) || !Number.isFinite(weight))
+      throw new InvalidArgumentError(`weight of role "${role}" must be a positive number`);
+    this.roleSettings.set(role, { ...this.roleSettings.get(role), weight });
+    this.requestAllocation();
+  }
+
+  /** @deprecated use `setWeight`. */
+  setRoleWeight(role: string, weight: number): void {
+    this.setWeight(role, weight);
+  }
+
+  /** Sets the role's quota: `guarantees` are served first, `limits` are never exceeded. */
+  setQuota(role: string, config: QuotaConfig): void {
+    if (role === '*' || role === '') throw new InvalidArgumentError('quota cannot be set on role "*"');
+    const guarantees = quantitiesFrom(config.guarantees);
+    const limits = quantitiesFrom(config.limits);
+    for (const [name, g] of guarantees) {
+      const limit = limits.get(name);
+      if (limit !== undefined && g > limit)
+        throw new InvalidArgumentError(`quota of role "${role}": the guarantee of ${name} exceeds its limit`);
+    }
+    this.roleSettings.set(role, { ...this.roleSettings.get(role), quota: { guarantees, limits } });
+    this.requestAllocation();
+  }
+
+  removeQuota(role: string): void {
+    const s = this.roleSettings.get(role);
+    if (s) this.roleSettings.set(role, { weight: s.weight });
+    this.requestAllocation();
+  }
+
+  // ---- allocations -----------------------------------------------------------------------------------
 
   /** Records resources as held, e.g. tasks found running after a restart. */
   recordAllocation(frameworkId: string, agentId: string, resources: readonly Resource[]): void {
     const agent = this.agents.get(agentId);
     if (!agent) return;
-    agent.allocated.set(frameworkId, addResources(agent.allocated.get(frameworkId) ?? [], resources));
+    if (!this.frameworks.has(frameworkId)) this.frameworks.set(frameworkId, newFramework(frameworkId));
+    for (const [role, list] of this.byRole(frameworkId, agent, resources)) {
+      this.track(frameworkId, agent, role, list);
+      agent.available = subtractResources(agent.available, list);
+    }
   }
 
-  /** Gives resources back: an offer declined or partly used, or a task that ended. */
+  /**
+   * Gives resources back: an offer declined, rescinded or partly used, or a task that ended. With
+   * `refuseSeconds` > 0 the framework is not offered these resources (or less) on this agent again for
+   * that long, in that role.
+   */
   recoverResources(
     frameworkId: string,
     agentId: string,
@@ -124,16 +303,72 @@ export class Allocator {
     refuseSeconds?: number,
   ): void {
     const agent = this.agents.get(agentId);
-    if (agent) {
-      const left = subtractResources(agent.allocated.get(frameworkId) ?? [], resources);
-      if (left.length > 0) agent.allocated.set(frameworkId, left);
-      else agent.allocated.delete(frameworkId);
-    }
+    if (!agent || resources.length === 0) return;
     const f = this.frameworks.get(frameworkId);
-    if (f && refuseSeconds !== undefined && refuseSeconds > 0) {
-      f.filters.set(agentId, this.options.clock.now() + refuseSeconds * 1000);
+    for (const [role, list] of this.byRole(frameworkId, agent, resources)) {
+      const held = agent.allocated.get(frameworkId)?.get(role) ?? [];
+      const left = subtractResources(held, list);
+      const released = subtractResources(held, left);
+      setHeld(agent, frameworkId, role, left);
+      this.chargeFramework(frameworkId, role, released, -1);
+      agent.available = addResources(agent.available, released);
+      if (f && refuseSeconds !== undefined && refuseSeconds > 0) {
+        const ms = Math.max(
+          Math.min(refuseSeconds, MAX_REFUSE_SECONDS) * 1000,
+          this.options.intervalMs ?? 1000,
+        );
+        addFilter(f, role, agentId, { resources: list, until: this.options.clock.now() + ms });
+      }
     }
     this.requestAllocation();
+  }
+
+  /**
+   * Applies RESERVE/UNRESERVE/CREATE/DESTROY from an ACCEPT to the offered resources and to the
+   * agent's total at once. Returns the converted offer and the new total, or the first problem.
+   */
+  updateAllocation(
+    frameworkId: string,
+    agentId: string,
+    offered: readonly Resource[],
+    operations: readonly ResourceOperation[],
+    ctx: OperationContext = {},
+  ): { ok: true; offered: Resource[]; total: Resource[] } | { ok: false; reason: string } {
+    const agent = this.agents.get(agentId);
+    if (!agent) return { ok: false, reason: `agent "${agentId}" is not known` };
+    const groups = this.byRole(frameworkId, agent, offered);
+    if (groups.length !== 1) return { ok: false, reason: 'apply operations to the resources of one offer' };
+    const [role, plain] = groups[0]!;
+    const held = agent.allocated.get(frameworkId)?.get(role) ?? [];
+    if (!containsResources(held, plain))
+      return { ok: false, reason: 'the offered resources are no longer allocated to the framework' };
+    const converted = applyOperations(plain, operations, ctx);
+    if (!converted.ok) return converted;
+    const total = addResources(subtractResources(agent.total, plain), converted.resources);
+    this.chargeFramework(frameworkId, role, plain, -1);
+    setHeld(agent, frameworkId, role, subtractResources(held, plain));
+    this.setTotal(agent, total);
+    this.track(frameworkId, agent, role, converted.resources);
+    agent.available = subtractResources(agent.available, converted.resources);
+    const out = offered.some((r) => r.allocation_info)
+      ? allocateTo(converted.resources, role)
+      : converted.resources;
+    return { ok: true, offered: out, total: [...agent.total] };
+  }
+
+  /** Applies operations to the agent's unallocated resources (operator API); returns the new total. */
+  updateAvailable(
+    agentId: string,
+    operations: readonly ResourceOperation[],
+    ctx: OperationContext = {},
+  ): { ok: true; total: Resource[] } | { ok: false; reason: string } {
+    const agent = this.agents.get(agentId);
+    if (!agent) return { ok: false, reason: `agent "${agentId}" is not known` };
+    const converted = applyOperations(agent.available, operations, ctx);
+    if (!converted.ok) return converted;
+    this.setTotal(agent, addResources(converted.resources, heldOn(agent)));
+    this.requestAllocation();
+    return { ok: true, total: [...agent.total] };
   }
 
   /** Runs a cycle soon, batching the events that arrive meanwhile. */
@@ -145,35 +380,122 @@ export class Allocator {
     }, 0);
   }
 
-  allocate(): void {
+  /** One allocation cycle now; returns its decisions (already recorded and offered). */
+  allocate(): AllocationDecision[] {
     const now = this.options.clock.now();
-    const totals = [...this.agents.values()].reduce<Resource[]>((acc, a) => addResources(acc, a.total), []);
-    const frameworks: AllocationFramework[] = [];
-    for (const [id, f] of this.frameworks) {
-      if (!f.active) continue;
-      for (const [agentId, until] of f.filters) if (until <= now) f.filters.delete(agentId);
-      frameworks.push({
-        id,
-        role: f.role,
-        suppressed: f.suppressed,
-        filteredAgents: new Set(f.filters.keys()),
-        allocated: this.heldBy(id),
+    for (const f of this.frameworks.values()) pruneFilters(f, now);
+    const { decisions, remaining, dims } = computeAllocation({
+      now,
+      agents: this.agents.values(),
+      frameworks: this.frameworks.values(),
+      roles: this.roleSettings,
+      totals: this.totals,
+      reserved: this.reserved,
+      minAllocatable: this.minAllocatable,
+    });
+    for (const [agentId, free] of remaining) this.agents.get(agentId)!.available = free;
+    for (const d of decisions)
+      this.track(d.frameworkId, this.agents.get(d.agentId)!, d.role, d.offered, {
+        names: dims,
+        ...d.vectors,
       });
-    }
-    const agents = [...this.agents]
-      .filter(([, a]) => a.active)
-      .map(([id, a]) => ({ id, available: subtractResources(a.total, [...a.allocated.values()].flat()) }));
-    const decisions = computeAllocation({ agents, frameworks, totals, roleWeights: this.roleWeights });
-    for (const d of decisions) {
-      this.recordAllocation(d.frameworkId, d.agentId, d.resources);
-      this.options.offer(d.frameworkId, d.agentId, d.resources);
+    for (const d of decisions)
+      this.options.offer(
+        d.frameworkId,
+        d.agentId,
+        this.options.allocationInfo ? d.resources : [...d.offered],
+        d.role,
+      );
+    return decisions;
+  }
+
+  // ---- bookkeeping -----------------------------------------------------------------------------------
+
+  private setRoles(f: FrameworkEntry, roles: string | readonly string[], options: FrameworkOptions): void {
+    const list = typeof roles === 'string' ? [roles] : [...new Set(roles)];
+    f.roles = list.length > 0 ? list : ['*'];
+    f.capabilities = new Set(options.capabilities ?? f.capabilities);
+    f.suppressedRoles = new Set([...(options.suppressedRoles ?? [])].filter((r) => f.roles.includes(r)));
+    for (const role of f.filters.keys()) if (!f.roles.includes(role)) f.filters.delete(role);
+    // Resources recorded before the framework subscribed belong to its first role.
+    if (!f.allocated.has(UNKNOWN_ROLE)) return;
+    for (const agent of this.agents.values()) {
+      const unknown = agent.allocated.get(f.id)?.get(UNKNOWN_ROLE);
+      if (!unknown) continue;
+      this.chargeFramework(f.id, UNKNOWN_ROLE, unknown, -1);
+      setHeld(agent, f.id, UNKNOWN_ROLE, []);
+      this.track(f.id, agent, f.roles[0]!, unknown);
     }
   }
 
-  private heldBy(frameworkId: string): Resource[] {
-    let held: Resource[] = [];
-    for (const agent of this.agents.values())
-      held = addResources(held, agent.allocated.get(frameworkId) ?? []);
-    return held;
+  /** Groups resources by the role they are allocated to, without `allocation_info`. */
+  private byRole(
+    frameworkId: string,
+    agent: AgentEntry,
+    resources: readonly Resource[],
+  ): [string, Resource[]][] {
+    const out = new Map<string, Resource[]>();
+    let fallback: string | undefined;
+    for (const r of resources) {
+      const role =
+        r.allocation_info?.role ??
+        (fallback ??= defaultRole(this.frameworks.get(frameworkId), agent, resources));
+      const list = out.get(role) ?? [];
+      list.push(r.allocation_info ? unallocate([r])[0]! : r);
+      out.set(role, list);
+    }
+    return [...out];
+  }
+
+  private track(
+    frameworkId: string,
+    agent: AgentEntry,
+    role: string,
+    resources: readonly Resource[],
+    sums?: Sums,
+  ): void {
+    const prev = agent.allocated.get(frameworkId)?.get(role);
+    setHeld(agent, frameworkId, role, prev ? addResources(prev, resources) : (resources as Resource[]));
+    this.chargeFramework(frameworkId, role, resources, 1, sums);
+  }
+
+  private chargeFramework(
+    frameworkId: string,
+    role: string,
+    resources: readonly Resource[],
+    sign: 1 | -1,
+    sums?: Sums,
+  ): void {
+    const f = this.frameworks.get(frameworkId);
+    if (!f || resources.length === 0) return;
+    let held = f.allocated.get(role);
+    if (!held) f.allocated.set(role, (held = { all: new Map(), unreserved: new Map() }));
+    if (sums) {
+      addVecInto(held.all, sums.names, sums.all, sign);
+      addVecInto(held.unreserved, sums.names, sums.unreserved, sign);
+    } else {
+      addInto(held.all, quantitiesOf(resources), sign);
+      addInto(held.unreserved, quantitiesOf(resources, true), sign);
+    }
+    if (held.all.size === 0) f.allocated.delete(role);
+  }
+
+  private setTotal(agent: AgentEntry, total: readonly Resource[]): void {
+    this.chargeAgentTotals(agent, -1);
+    agent.total = unallocate(total);
+    agent.available = subtractResources(agent.total, heldOn(agent));
+    agent.gpus = hasGpus(agent.total) && this.options.filterGpuResources !== false;
+    Object.assign(agent, totalSums(agent.total));
+    this.chargeAgentTotals(agent, 1);
+  }
+
+  private chargeAgentTotals(agent: AgentEntry, sign: 1 | -1): void {
+    addInto(this.totals, agent.totalQ, sign);
+    for (const [role, q] of agent.reservedQ) {
+      const sum = this.reserved.get(role) ?? new Map();
+      addInto(sum, q, sign);
+      if (sum.size > 0) this.reserved.set(role, sum);
+      else this.reserved.delete(role);
+    }
   }
 }

@@ -1,130 +1,206 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fc from 'fast-check';
 import {
-  addResources,
-  containsResources,
-  scalar,
-  subtractResources,
+  createVolume,
+  formatResources,
+  parseResources,
+  reserve,
+  scalarOf,
   type Resource,
 } from '../../core/resources.js';
-import { computeAllocation, type AllocationFramework } from './compute-allocation.js';
-import { computeShare, sortByDrf } from './sorter/drf.js';
+import { computeAllocation, type AllocationDecision } from './compute-allocation.js';
+import { mockAgent, mockFramework, mockInput } from './fixtures.js';
+import { quantitiesFrom } from './quantities.js';
 
-const res = (cpus: number, mem: number): Resource[] => [scalar('cpus', cpus), scalar('mem', mem)];
-const fw = (
-  id: string,
-  role: string,
-  allocated: Resource[] = [],
-  extra: Partial<AllocationFramework> = {},
-): AllocationFramework => ({
-  id,
-  role,
-  allocated,
-  suppressed: false,
-  filteredAgents: new Set(),
-  ...extra,
-});
-
-test('the dominant share is the largest fraction over weight', () => {
-  assert.equal(computeShare(res(1, 512), res(4, 1024)), 0.5);
-  assert.equal(computeShare(res(1, 512), res(4, 1024), 2), 0.25);
-});
-
-test('DRF orders the least-served client first, ties by id', () => {
-  const totals = res(10, 10000);
-  assert.deepEqual(
-    sortByDrf(
-      [
-        { id: 'b', weight: 1, allocated: res(5, 0) },
-        { id: 'a', weight: 1, allocated: res(1, 0) },
-        { id: 'c', weight: 1, allocated: [] },
-      ],
-      totals,
-    ),
-    ['c', 'a', 'b'],
-  );
-  assert.deepEqual(
-    sortByDrf(
-      [
-        { id: 'x', weight: 1, allocated: [] },
-        { id: 'w', weight: 1, allocated: [] },
-      ],
-      totals,
-    ),
-    ['w', 'x'],
-  );
+const summary = (decisions: AllocationDecision[]): string[] =>
+  decisions.map((d) => `${d.agentId}>${d.frameworkId}(${d.role}) ${formatResources(stripInfo(d.resources))}`);
+const stripInfo = (list: Resource[]): Resource[] => list.map(({ allocation_info: _a, ...r }) => r);
+const quota = (guarantees: Record<string, number>, limits: Record<string, number> = {}) => ({
+  quota: { guarantees: quantitiesFrom(guarantees), limits: quantitiesFrom(limits) },
 });
 
 test('each agent goes to the framework with the smallest share; suppressed and filtered ones are skipped', () => {
-  const agents = [
-    { id: 'a1', available: res(2, 1024) },
-    { id: 'a2', available: res(2, 1024) },
-  ];
-  const out = computeAllocation({
-    agents,
-    frameworks: [fw('f1', 'r', res(1, 0)), fw('f2', 'r'), fw('f3', 'r', [], { suppressed: true })],
-    totals: res(4, 2048),
-    roleWeights: new Map(),
-  });
-  assert.deepEqual(
-    out.map((d) => [d.agentId, d.frameworkId]),
-    [
-      ['a1', 'f2'],
-      ['a2', 'f1'],
-    ],
+  const agents = [mockAgent('a1', 'cpus:2;mem:1024'), mockAgent('a2', 'cpus:2;mem:1024')];
+  const { decisions } = computeAllocation(
+    mockInput(agents, [
+      mockFramework('f1', 'r', { held: { r: 'cpus:1' } }),
+      mockFramework('f2', 'r'),
+      mockFramework('f3', 'r', { suppressedRoles: ['r'] }),
+      mockFramework('f4', 'r', { active: false }),
+    ]),
   );
-  const filtered = computeAllocation({
-    agents,
-    frameworks: [fw('f1', 'r', [], { filteredAgents: new Set(['a1']) })],
-    totals: res(4, 2048),
-    roleWeights: new Map(),
-  });
+  assert.deepEqual(summary(decisions), ['a1>f2(r) cpus:2;mem:1024', 'a2>f1(r) cpus:2;mem:1024']);
+  const filter = { resources: parseResources('cpus:2;mem:1024'), until: 10 };
+  const filtered = computeAllocation(
+    mockInput(agents, [mockFramework('f1', 'r', { filters: [{ role: 'r', agentId: 'a1', filter }] })]),
+  );
   assert.deepEqual(
-    filtered.map((d) => d.agentId),
+    filtered.decisions.map((d) => d.agentId),
     ['a2'],
   );
 });
 
-test('property: never offers more than an agent has free, and every offer is allocatable', () => {
-  fc.assert(
-    fc.property(
-      fc.array(
-        fc.record({ cpus: fc.integer({ min: 0, max: 64 }), mem: fc.integer({ min: 0, max: 65536 }) }),
-        { minLength: 1, maxLength: 20 },
-      ),
-      fc.array(fc.record({ role: fc.constantFrom('a', 'b', 'c'), cpus: fc.integer({ min: 0, max: 8 }) }), {
-        minLength: 1,
-        maxLength: 10,
-      }),
-      (agentSpecs, fwSpecs) => {
-        const agents = agentSpecs.map((a, i) => ({ id: `a${i}`, available: res(a.cpus, a.mem) }));
-        const frameworks = fwSpecs.map((f, i) => fw(`f${i}`, f.role, res(f.cpus, 0)));
-        const totals = agents.reduce<Resource[]>((acc, a) => addResources(acc, a.available), []);
-        const out = computeAllocation({ agents, frameworks, totals, roleWeights: new Map() });
-        const seen = new Set<string>();
-        for (const d of out) {
-          assert.ok(!seen.has(d.agentId), 'an agent is offered once per cycle');
-          seen.add(d.agentId);
-          const agent = agents.find((a) => a.id === d.agentId)!;
-          assert.ok(containsResources(agent.available, d.resources));
-          assert.deepEqual(subtractResources(d.resources, agent.available), []);
-        }
-      },
+test('a refuse filter holds only offers that are a subset of the refused resources, until it expires', () => {
+  const filter = { resources: parseResources('cpus:1;mem:512'), until: 1000 };
+  const f = mockFramework('f', 'r', { filters: [{ role: 'r', agentId: 'a', filter }] });
+  const offered = (available: string, now: number): number =>
+    computeAllocation(mockInput([mockAgent('a', available)], [f], { now })).decisions.length;
+  assert.equal(offered('cpus:1;mem:512', 0), 0);
+  assert.equal(offered('cpus:0.5;mem:512', 0), 0);
+  assert.equal(offered('cpus:2;mem:512', 0), 1, 'more than was refused is offered again');
+  assert.equal(offered('cpus:1;mem:512', 1000), 1, 'an expired filter does not apply');
+});
+
+test('the roles of a framework are served separately, each offer carrying allocation_info', () => {
+  const { decisions } = computeAllocation(
+    mockInput(
+      [mockAgent('a1', 'cpus:1;mem:64'), mockAgent('a2', 'cpus:1;mem:64'), mockAgent('a3', 'cpus(x):1')],
+      [mockFramework('multi', ['x', 'y'])],
     ),
+  );
+  assert.deepEqual(summary(decisions), [
+    'a1>multi(x) cpus:1;mem:64',
+    'a2>multi(y) cpus:1;mem:64',
+    'a3>multi(x) cpus(x):1',
+  ]);
+  for (const d of decisions)
+    assert.ok(
+      d.resources.every((r) => r.allocation_info?.role === d.role),
+      'd.resources.every((r) => r.allocation_info?.role === d.role)',
+    );
+});
+
+test('static and dynamic reservations go only to their role (and its subroles); volumes too', () => {
+  const disk = reserve(parseResources('disk:100'), { type: 'DYNAMIC', role: 'db', principal: 'p' })[0]!;
+  const volume = createVolume(disk, { id: 'pg', containerPath: 'data' });
+  const agents = [mockAgent('a1', [...parseResources('cpus:4;mem:4096;cpus(db):2'), volume])];
+  const { decisions } = computeAllocation(
+    mockInput(agents, [
+      mockFramework('web', 'web'),
+      mockFramework('db', 'db/main', { held: { 'db/main': 'cpus:3' } }),
+    ]),
+  );
+  const byFw = new Map(decisions.map((d) => [d.frameworkId, stripInfo(d.resources)]));
+  assert.equal(formatResources(byFw.get('web')!), 'cpus:4;mem:4096');
+  assert.equal(formatResources(byFw.get('db')!), 'cpus(db):2;disk(db)[pg:data]:100');
+  const alone = computeAllocation(mockInput([mockAgent('a1', 'cpus(db):2')], [mockFramework('web', 'web')]));
+  assert.equal(alone.decisions.length, 0);
+});
+
+test('weights: with equal holdings the heavier role goes first', () => {
+  const { decisions } = computeAllocation(
+    mockInput(
+      [mockAgent('a1', 'cpus:4;mem:4096')],
+      [
+        mockFramework('light', 'x', { held: { x: 'cpus:1' } }),
+        mockFramework('heavy', 'y', { held: { y: 'cpus:1' } }),
+      ],
+      { roles: new Map([['y', { weight: 3 }]]) },
+    ),
+  );
+  assert.equal(decisions[0]?.frameworkId, 'heavy');
+});
+
+test('hierarchical roles: a subtree competes with its total share', () => {
+  const agents = ['a1', 'a2', 'a3'].map((id) => mockAgent(id, 'cpus:1;mem:64'));
+  const { decisions } = computeAllocation(
+    mockInput(agents, [
+      mockFramework('ci', 'eng/ci', { held: { 'eng/ci': 'cpus:2' } }),
+      mockFramework('web', 'eng/web'),
+      mockFramework('ads', 'ads', { held: { ads: 'cpus:1.5' } }),
+    ]),
+  );
+  // web holds nothing, but eng holds 2 > ads 1.5: ads first; then eng (web inside it), then ads again.
+  assert.deepEqual(
+    decisions.map((d) => d.frameworkId),
+    ['ads', 'web', 'ads'],
   );
 });
 
-test('property: a role with a higher weight is served first when shares are equal', () => {
-  fc.assert(
-    fc.property(fc.integer({ min: 2, max: 10 }), (weight) => {
-      const out = computeAllocation({
-        agents: [{ id: 'a1', available: res(4, 4096) }],
-        frameworks: [fw('light', 'x', res(1, 0)), fw('heavy', 'y', res(1, 0))],
-        totals: res(8, 8192),
-        roleWeights: new Map([['y', weight]]),
-      });
-      assert.equal(out[0]?.frameworkId, 'heavy');
+test('guarantees are served first and capped at the guarantee; headroom is held back from others', () => {
+  const agents = ['a1', 'a2', 'a3', 'a4'].map((id) => mockAgent(id, 'cpus:4;mem:4096'));
+  const frameworks = [mockFramework('q', 'q', { held: { q: 'cpus:8;mem:8192' } }), mockFramework('o', 'o')];
+  const { decisions } = computeAllocation(
+    mockInput(agents, frameworks, {
+      roles: new Map([['q', quota({ cpus: 10, mem: 10240 }, { cpus: 10, mem: 10240 })]]),
     }),
   );
+  const q = decisions.filter((d) => d.frameworkId === 'q').flatMap((d) => d.resources);
+  const o = decisions.filter((d) => d.frameworkId === 'o').flatMap((d) => d.resources);
+  assert.equal(scalarOf(q, 'cpus'), 2, 'q reaches its guarantee (= its limit) and no more');
+  assert.equal(scalarOf(o, 'cpus'), 14);
+  // A guaranteed role with no framework subscribed yet still has its headroom kept.
+  const idle = computeAllocation(
+    mockInput(agents, [mockFramework('o', 'o')], { roles: new Map([['q', quota({ cpus: 6, mem: 1024 })]]) }),
+  );
+  const offered = idle.decisions.flatMap((d) => d.resources);
+  assert.equal(scalarOf(offered, 'cpus'), 10);
+  assert.equal(scalarOf(offered, 'mem'), 16384 - 1024);
+});
+
+test('limits are never exceeded, by a role or by its ancestor; offers are shrunk to fit', () => {
+  const agents = ['a1', 'a2', 'a3'].map((id) => mockAgent(id, 'cpus:4;mem:4096;ports:[1-10]'));
+  const run = (role: string, roles: Map<string, ReturnType<typeof quota>>) =>
+    computeAllocation(
+      mockInput(agents, [mockFramework('f', role, { held: { [role]: 'cpus:1' } })], { roles }),
+    ).decisions.flatMap((d) => d.resources);
+  const own = run('r', new Map([['r', quota({}, { cpus: 6 })]]));
+  assert.equal(scalarOf(own, 'cpus'), 5);
+  assert.equal(scalarOf(own, 'mem'), 3 * 4096, 'names without a limit are not limited');
+  const nested = run('eng/ci', new Map([['eng', quota({}, { cpus: 2.5 })]]));
+  assert.equal(scalarOf(nested, 'cpus'), 1.5);
+});
+
+test('no offers from deactivated agents, of GPU agents to frameworks without GPU_RESOURCES, or below the minimum', () => {
+  const agents = [
+    mockAgent('off', 'cpus:4;mem:4096', { active: false }),
+    mockAgent('gpu', 'cpus:4;mem:4096;gpus:1', { gpus: true }),
+    mockAgent('tiny', 'cpus:0.005;mem:16'),
+  ];
+  const plain = computeAllocation(mockInput(agents, [mockFramework('f', 'r')]));
+  assert.deepEqual(plain.decisions, []);
+  const capable = computeAllocation(
+    mockInput(agents, [mockFramework('f', 'r', { capabilities: ['GPU_RESOURCES'] })]),
+  );
+  assert.deepEqual(
+    capable.decisions.map((d) => d.agentId),
+    ['gpu'],
+  );
+  const anything = computeAllocation(mockInput(agents, [mockFramework('f', 'r')], { minAllocatable: [] }));
+  assert.deepEqual(
+    anything.decisions.map((d) => d.agentId),
+    ['tiny'],
+  );
+});
+
+test('refined reservations go only to RESERVATION_REFINEMENT-capable frameworks', () => {
+  const refined = reserve(reserve(parseResources('cpus:2'), 'eng'), 'eng/ci');
+  const agents = [mockAgent('a', [...parseResources('cpus:1;mem:64'), ...refined])];
+  const old = computeAllocation(mockInput(agents, [mockFramework('f', 'eng/ci')]));
+  assert.equal(
+    scalarOf(
+      old.decisions.flatMap((d) => d.resources),
+      'cpus',
+    ),
+    1,
+  );
+  const capable = computeAllocation(
+    mockInput(agents, [mockFramework('f', 'eng/ci', { capabilities: ['RESERVATION_REFINEMENT'] })]),
+  );
+  assert.equal(
+    scalarOf(
+      capable.decisions.flatMap((d) => d.resources),
+      'cpus',
+    ),
+    3,
+  );
+});
+
+test('the remaining resources plus the offers are exactly what was free', () => {
+  const agents = [mockAgent('a', 'cpus:3.333;mem:1000.001;ports:[1-100]')];
+  const { decisions, remaining } = computeAllocation(
+    mockInput(agents, [mockFramework('f', 'r')], { roles: new Map([['r', quota({}, { cpus: 1.111 })]]) }),
+  );
+  assert.equal(formatResources(remaining.get('a')!), 'cpus:2.222');
+  assert.equal(formatResources(stripInfo(decisions[0]!.resources)), 'ports:[1-100];cpus:1.111;mem:1000.001');
 });

@@ -1,8 +1,15 @@
 /**
- * Weighted Dominant Resource Fairness: a client's share is the largest fraction it holds of any
- * resource in the pool, divided by its weight. Clients with the smallest share go first.
+ * Weighted Dominant Resource Fairness. A client's share is the largest fraction it holds of any scalar
+ * in the cluster, divided by its weight; the smallest share goes first, ties broken by id.
+ *
+ * `sortByDrf` is the plain pure function. `SortedClients` keeps clients in that order incrementally:
+ * when one client's allocation changes only that client moves (binary search + splice), which is what
+ * lets an allocation cycle over thousands of agents stay fast. `RoleSorter` stacks them into Mesos's
+ * hierarchical sorter over role paths (`eng/ci/nightly`).
  */
-import { scalarOf, type Resource } from '../../../core/resources.js';
+import type { Resource } from '../../../core/resources.js';
+import { dominantShare, quantitiesOf } from '../quantities.js';
+import { addVec, shareOf, type ReadonlyVec, type Vec } from '../vector.js';
 
 export interface SortClient {
   id: string;
@@ -10,25 +17,193 @@ export interface SortClient {
   weight: number;
 }
 
-const FAIR_RESOURCES = ['cpus', 'mem', 'disk', 'gpus'] as const;
-
 export function computeShare(
   allocated: readonly Resource[],
   totals: readonly Resource[],
   weight = 1,
 ): number {
-  let share = 0;
-  for (const name of FAIR_RESOURCES) {
-    const total = scalarOf(totals, name);
-    if (total > 0) share = Math.max(share, scalarOf(allocated, name) / total);
-  }
-  return share / (weight > 0 ? weight : 1);
+  return dominantShare(quantitiesOf(allocated), quantitiesOf(totals), weight);
 }
+
+const byShareThenId = (a: { share: number; id: string }, b: { share: number; id: string }): number =>
+  a.share - b.share || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Client ids in DRF order: smallest weighted dominant share first, ties broken by id. */
 export function sortByDrf(clients: readonly SortClient[], totals: readonly Resource[]): string[] {
+  const total = quantitiesOf(totals);
   return clients
-    .map((c) => ({ id: c.id, share: computeShare(c.allocated, totals, c.weight) }))
-    .sort((a, b) => a.share - b.share || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((c) => ({ id: c.id, share: dominantShare(quantitiesOf(c.allocated), total, c.weight) }))
+    .sort(byShareThenId)
     .map((c) => c.id);
+}
+
+export interface Client {
+  readonly id: string;
+  weight: number;
+  /** Owned by the sorter once inserted: milli-units by slot. */
+  allocated: Vec;
+  share: number;
+}
+
+/** Clients kept in DRF order; an allocation change repositions one client in O(log n + n) moves. */
+export class SortedClients<C extends Client = Client> {
+  readonly order: C[] = [];
+
+  /** @param totals the cluster's scalar totals by slot: the denominators of shares. */
+  constructor(private readonly totals: ReadonlyVec) {}
+
+  insert(client: C): void {
+    client.share = shareOf(client.allocated, this.totals, client.weight);
+    this.order.splice(this.lowerBound(client), 0, client);
+  }
+
+  /** Adds `delta` (times `sign`) to a client's allocation and moves it to its new place. */
+  update(client: C, delta: ReadonlyVec, sign: 1 | -1 = 1): void {
+    const at = this.indexOf(client);
+    addVec(client.allocated, delta, sign);
+    client.share = shareOf(client.allocated, this.totals, client.weight);
+    if (at >= 0) this.reposition(at);
+  }
+
+  /** Moves the client at `at` to its place by shifting its neighbours (cheaper than two splices). */
+  private reposition(at: number): void {
+    const order = this.order;
+    const c = order[at]!;
+    let i = at;
+    while (i + 1 < order.length && byShareThenId(order[i + 1]!, c) < 0) {
+      order[i] = order[i + 1]!;
+      i++;
+    }
+    while (i > 0 && byShareThenId(order[i - 1]!, c) > 0) {
+      order[i] = order[i - 1]!;
+      i--;
+    }
+    order[i] = c;
+  }
+
+  remove(client: C): void {
+    const at = this.indexOf(client);
+    if (at >= 0) this.order.splice(at, 1);
+  }
+
+  private lowerBound(c: Client): number {
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (byShareThenId(this.order[mid]!, c) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private indexOf(c: C): number {
+    const at = this.lowerBound(c);
+    if (this.order[at] === c) return at;
+    return this.order.indexOf(c);
+  }
+}
+
+interface RoleNode extends Client {
+  /** The role path; the leaf standing for a role's own frameworks has the role's path. */
+  readonly path: string;
+  readonly parent: RoleNode | undefined;
+  children: SortedClients<RoleNode> | undefined;
+  /** Set on a leaf: the role whose frameworks it sorts. */
+  readonly leaf: boolean;
+  /** A leaf that wants offers; inactive leaves still count in their ancestors' shares. */
+  active: boolean;
+}
+
+/**
+ * Mesos's hierarchical role sorter. Each internal node orders its children by the share of their whole
+ * subtree; a role that has frameworks and subroles gets a "self" leaf among its children, as in Mesos.
+ * Every role holding resources is a leaf so that it counts in its ancestors' shares; only active leaves
+ * (roles with frameworks that want offers) are yielded by `sort`.
+ */
+export class RoleSorter {
+  private readonly root: RoleNode;
+  private readonly leaves = new Map<string, RoleNode>();
+  private cached: string[] | undefined;
+
+  constructor(
+    private readonly totals: ReadonlyVec,
+    private readonly weightOf: (role: string) => number,
+  ) {
+    this.root = this.node('', undefined, false);
+    this.root.children = new SortedClients<RoleNode>(totals);
+  }
+
+  /** Adds a role with its current allocation (its own frameworks' allocation, subroles excluded). */
+  addLeaf(role: string, allocated: ReadonlyVec, active = true): void {
+    const existing = this.leaves.get(role);
+    if (existing) {
+      existing.active ||= active;
+      this.allocate(role, allocated);
+      return;
+    }
+    const parts = role.split('/');
+    let parent = this.root;
+    for (let i = 1; i <= parts.length; i++) parent = this.child(parent, parts.slice(0, i).join('/'));
+    // `parent` is now the role's own node; its frameworks sit in a leaf below it.
+    const leaf = this.node(role, parent, true);
+    leaf.active = active;
+    parent.children ??= new SortedClients<RoleNode>(this.totals);
+    parent.children.insert(leaf);
+    this.leaves.set(role, leaf);
+    this.allocate(role, allocated);
+  }
+
+  /** Charges `delta` to the role and its ancestors and re-sorts only those nodes. */
+  allocate(role: string, delta: ReadonlyVec, sign: 1 | -1 = 1): void {
+    let node = this.leaves.get(role);
+    while (node?.parent) {
+      const siblings = node.parent.children!;
+      if (siblings.order.length === 1) {
+        // An only child keeps its place: just keep its sum and share.
+        addVec(node.allocated, delta, sign);
+        node.share = shareOf(node.allocated, this.totals, node.weight);
+      } else siblings.update(node, delta, sign);
+      node = node.parent;
+    }
+    this.cached = undefined;
+  }
+
+  share(role: string): number {
+    return this.leaves.get(role)?.share ?? 0;
+  }
+
+  /** Active leaf roles in hierarchical DRF order. Cached until the next `allocate`. */
+  sort(): readonly string[] {
+    if (this.cached) return this.cached;
+    const out: string[] = [];
+    const stack: RoleNode[] = [this.root];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (n.leaf) {
+        if (n.active) out.push(n.path);
+        continue;
+      }
+      const order = n.children?.order ?? [];
+      for (let i = order.length - 1; i >= 0; i--) stack.push(order[i]!);
+    }
+    this.cached = out;
+    return out;
+  }
+
+  private node(path: string, parent: RoleNode | undefined, leaf: boolean): RoleNode {
+    const id = leaf ? `${path}\u0000` : path;
+    const weight = this.weightOf(path);
+    const allocated = this.totals.slice().fill(0);
+    return { id, path, parent, leaf, active: false, children: undefined, weight, allocated, share: 0 };
+  }
+
+  private child(parent: RoleNode, path: string): RoleNode {
+    for (const c of parent.children?.order ?? []) if (!c.leaf && c.path === path) return c;
+    const created = this.node(path, parent, false);
+    created.children = new SortedClients<RoleNode>(this.totals);
+    parent.children ??= new SortedClients<RoleNode>(this.totals);
+    parent.children.insert(created);
+    return created;
+  }
 }

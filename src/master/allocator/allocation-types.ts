@@ -1,0 +1,139 @@
+/**
+ * The inputs and outputs of an allocation cycle (`computeAllocation`), as plain data.
+ */
+import { addResources, allocateTo, type Resource } from '../../core/resources.js';
+import { containsQuantities, quantitiesOf, type ReadonlyQuantities } from './quantities.js';
+import type { Quota } from './quota.js';
+import { addVec, type Dims, type ReadonlyVec } from './vector.js';
+
+export interface AllocationAgent {
+  readonly id: string;
+  /** Total minus what is offered or allocated, without `allocation_info`. */
+  readonly available: readonly Resource[];
+  /** False for deactivated, disconnected or draining agents: they get no offers. */
+  readonly active: boolean;
+  /** The agent has GPUs: only GPU_RESOURCES-capable frameworks are offered it (Mesos's default). */
+  readonly gpus?: boolean;
+}
+
+export interface OfferFilter {
+  /** Refused resources: an offer that is a subset of these is not made. */
+  readonly resources: readonly Resource[];
+  /** Epoch ms after which the filter no longer applies. */
+  readonly until: number;
+}
+
+export interface RoleAllocation {
+  /** Every scalar offered or allocated in the role (reserved or not), in milli-units. */
+  readonly all: ReadonlyQuantities;
+  /** The unreserved part of `all` (what counts toward quota besides reservations). */
+  readonly unreserved: ReadonlyQuantities;
+}
+
+export interface AllocationFramework {
+  readonly id: string;
+  readonly roles: readonly string[];
+  readonly active: boolean;
+  readonly suppressedRoles: ReadonlySet<string>;
+  /** Mesos capability names: GPU_RESOURCES, RESERVATION_REFINEMENT, MULTI_ROLE, … */
+  readonly capabilities: ReadonlySet<string>;
+  /** Role → what the framework holds in it. Roles it left but still holds resources in count too. */
+  readonly allocated: ReadonlyMap<string, RoleAllocation>;
+  /** Role → agent id → refuse filters. */
+  readonly filters: ReadonlyMap<string, ReadonlyMap<string, readonly OfferFilter[]>>;
+}
+
+export interface RoleSettings {
+  weight?: number;
+  quota?: Quota;
+}
+
+export interface AllocationInput {
+  now: number;
+  agents: Iterable<AllocationAgent>;
+  frameworks: Iterable<AllocationFramework>;
+  /** Weights and quotas by role path; roles not listed have weight 1 and no quota. */
+  roles: ReadonlyMap<string, RoleSettings>;
+  /** Scalar totals of the cluster, the denominators of DRF shares. */
+  totals: ReadonlyQuantities;
+  /** Role → scalars reserved to exactly that role on all agents (they count toward its quota). */
+  reserved: ReadonlyMap<string, ReadonlyQuantities>;
+  /** An offer must hold at least one of these; default Mesos's `cpus:0.01|mem:32`. Empty: any. */
+  minAllocatable?: readonly ReadonlyQuantities[];
+}
+
+export interface AllocationDecision {
+  readonly frameworkId: string;
+  readonly agentId: string;
+  readonly role: string;
+  /** The offered resources as recorded (without `allocation_info`). */
+  readonly offered: readonly Resource[];
+  /** The offered resources, each carrying `allocation_info: { role }`; built on first read. */
+  readonly resources: Resource[];
+  /** Scalars of `offered`, all and the unreserved part, in milli-units; built on first read. */
+  readonly quantities: RoleAllocation;
+  /** The same as vectors over `AllocationResult.dims` (cheap to add to running sums). */
+  readonly vectors: { readonly all: ReadonlyVec; readonly unreserved: ReadonlyVec };
+}
+
+export interface AllocationResult {
+  decisions: AllocationDecision[];
+  /** What is left free on each agent that got a decision. */
+  remaining: Map<string, readonly Resource[]>;
+  /** The scalar names of the decisions' vectors, by slot. */
+  dims: readonly string[];
+}
+
+/** A decision; the derived forms are built lazily, since the allocator itself only needs `offered`. */
+export class Decision implements AllocationDecision {
+  private withInfo: Resource[] | undefined;
+  private maps: RoleAllocation | undefined;
+
+  constructor(
+    readonly frameworkId: string,
+    readonly agentId: string,
+    readonly role: string,
+    public offered: readonly Resource[],
+    public vectors: { readonly all: ReadonlyVec; readonly unreserved: ReadonlyVec },
+    private readonly dims: Dims,
+  ) {}
+
+  get resources(): Resource[] {
+    return (this.withInfo ??= allocateTo(this.offered, this.role));
+  }
+
+  get quantities(): RoleAllocation {
+    return (this.maps ??= {
+      all: this.dims.toMap(this.vectors.all),
+      unreserved: this.dims.toMap(this.vectors.unreserved),
+    });
+  }
+
+  /** Adds a later offer of the same framework, agent and role (stage 2 after stage 1). */
+  merge(offer: readonly Resource[], all: ReadonlyVec, unreserved: ReadonlyVec): void {
+    const sum = (a: ReadonlyVec, b: ReadonlyVec): number[] => addVec(a.slice(), b);
+    this.offered = addResources(this.offered, offer);
+    this.vectors = { all: sum(this.vectors.all, all), unreserved: sum(this.vectors.unreserved, unreserved) };
+    this.withInfo = undefined;
+    this.maps = undefined;
+  }
+}
+
+/** The role of resources recorded for a framework that has not subscribed yet: held, never shared out. */
+export const UNKNOWN_ROLE = '';
+
+export const DEFAULT_MIN_ALLOCATABLE: readonly ReadonlyQuantities[] = [
+  new Map([['cpus', 10]]),
+  new Map([['mem', 32_000]]),
+];
+
+/** Mesos's minimum allocatable resources: an offer smaller than this is not worth making. */
+export function isAllocatable(
+  resources: readonly Resource[],
+  min: readonly ReadonlyQuantities[] = DEFAULT_MIN_ALLOCATABLE,
+): boolean {
+  if (resources.length === 0) return false;
+  if (min.length === 0) return true;
+  const q = quantitiesOf(resources);
+  return min.some((m) => containsQuantities(q, m));
+}

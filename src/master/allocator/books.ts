@@ -1,0 +1,124 @@
+/**
+ * The allocator's records and the small pure helpers that keep them: agents (total, free, who holds
+ * what), frameworks (roles, suppression, running sums per role, refuse filters).
+ */
+import {
+  containsResources,
+  reservedRole,
+  scalarOf,
+  unallocate,
+  type Resource,
+} from '../../core/resources.js';
+import { UNKNOWN_ROLE, type AllocationFramework, type OfferFilter } from './allocation-types.js';
+import { addInto, quantitiesOf, type Quantities } from './quantities.js';
+
+export interface AgentEntry {
+  readonly id: string;
+  total: Resource[];
+  available: readonly Resource[];
+  active: boolean;
+  gpus: boolean;
+  /** framework id → role → resources offered or allocated, without `allocation_info`. */
+  readonly allocated: Map<string, Map<string, Resource[]>>;
+  /** Scalars of `total`, and the reserved ones by role: running sums are kept from these. */
+  totalQ: Quantities;
+  reservedQ: Map<string, Quantities>;
+}
+
+export interface HeldInRole {
+  all: Quantities;
+  unreserved: Quantities;
+}
+
+export interface FrameworkEntry extends AllocationFramework {
+  roles: string[];
+  active: boolean;
+  suppressedRoles: Set<string>;
+  capabilities: Set<string>;
+  readonly allocated: Map<string, HeldInRole>;
+  readonly filters: Map<string, Map<string, OfferFilter[]>>;
+}
+
+export function newAgent(id: string, active: boolean): AgentEntry {
+  const empty = { total: [], available: [], gpus: false, totalQ: new Map(), reservedQ: new Map() };
+  return { id, active, allocated: new Map(), ...empty };
+}
+
+/** A framework known only from resources recorded for it: inactive, no roles yet. */
+export function newFramework(id: string): FrameworkEntry {
+  return {
+    id,
+    roles: [],
+    active: false,
+    suppressedRoles: new Set(),
+    capabilities: new Set(),
+    allocated: new Map(),
+    filters: new Map(),
+  };
+}
+
+/** Everything offered or allocated on the agent. */
+export const heldOn = (agent: AgentEntry): Resource[] =>
+  [...agent.allocated.values()].flatMap((byRole) => [...byRole.values()].flat());
+
+export function setHeld(agent: AgentEntry, frameworkId: string, role: string, list: Resource[]): void {
+  let byRole = agent.allocated.get(frameworkId);
+  if (list.length > 0) {
+    if (!byRole) agent.allocated.set(frameworkId, (byRole = new Map()));
+    byRole.set(role, list);
+  } else if (byRole) {
+    byRole.delete(role);
+    if (byRole.size === 0) agent.allocated.delete(frameworkId);
+  }
+}
+
+/** The scalar sums of an agent's total: all, and reserved by role. */
+export function totalSums(total: readonly Resource[]): {
+  totalQ: Quantities;
+  reservedQ: Map<string, Quantities>;
+} {
+  const reservedQ = new Map<string, Quantities>();
+  for (const r of total) {
+    const role = reservedRole(r);
+    if (role === '*' || r.type !== 'SCALAR') continue;
+    reservedQ.set(role, addInto(reservedQ.get(role) ?? new Map(), quantitiesOf([r])));
+  }
+  return { totalQ: quantitiesOf(total), reservedQ };
+}
+
+export const hasGpus = (total: readonly Resource[]): boolean => scalarOf(total, 'gpus') > 0;
+
+/**
+ * The role resources without `allocation_info` belong to: the role the framework holds resources in
+ * on this agent when there is one (or the one holding them all), else its first role.
+ */
+export function defaultRole(
+  f: FrameworkEntry | undefined,
+  agent: AgentEntry,
+  resources: readonly Resource[],
+): string {
+  const held = agent.allocated.get(f?.id ?? '');
+  if (held) {
+    if (held.size === 1) return held.keys().next().value!;
+    for (const [role, list] of held) if (containsResources(list, unallocate(resources))) return role;
+  }
+  return f?.roles[0] ?? UNKNOWN_ROLE;
+}
+
+export function addFilter(f: FrameworkEntry, role: string, agentId: string, filter: OfferFilter): void {
+  let byAgent = f.filters.get(role);
+  if (!byAgent) f.filters.set(role, (byAgent = new Map()));
+  byAgent.set(agentId, [...(byAgent.get(agentId) ?? []), filter]);
+}
+
+/** Drops the filters that expired by `now`. */
+export function pruneFilters(f: FrameworkEntry, now: number): void {
+  for (const [role, byAgent] of f.filters) {
+    for (const [agentId, list] of byAgent) {
+      const live = list.filter((x) => x.until > now);
+      if (live.length > 0) byAgent.set(agentId, live);
+      else byAgent.delete(agentId);
+    }
+    if (byAgent.size === 0) f.filters.delete(role);
+  }
+}

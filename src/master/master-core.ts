@@ -1,0 +1,753 @@
+/**
+ * The master's core (see master.ts for the operator API on top): pools the agents' resources, offers them to frameworks through the allocator, checks and
+ * records what frameworks launch, and relays status updates and acknowledgements between agents and
+ * frameworks. It owns the agent, framework, task and offer records; transports (HTTP or in-process)
+ * only deliver calls and carry events out through an `EventSink`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AgentCall, AgentEvent, AgentTaskReport } from '../api/agent.js';
+import { isTerminal, type Offer, type TaskInfo, type TaskStatus } from '../api/mesos.js';
+import type { AgentView } from '../api/operator.js';
+import type { SchedulerCall, SchedulerEvent } from '../api/scheduler.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { newId } from '../core/ids.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { scalarOf, subtractResources, type Resource } from '../core/resources.js';
+import type { StateStore } from '../store/index.js';
+import { Allocator } from './allocator/allocator.js';
+import { RESOURCE_OPERATIONS, type ResourceOperation } from './allocator/operations.js';
+import { RolePolicy, validateRole, type Quota } from './roles.js';
+import { AgentNotSubscribedError, FrameworkNotSubscribedError, InvalidCallError } from './errors.js';
+import { MasterStateWriter } from './state-writer.js';
+import type { AgentFiles, AgentRecord, EventSink, FrameworkRecord, TaskRecord } from './types.js';
+import { validateLaunch } from './validate-launch.js';
+import { computeAgentTransitions, computeExpiredFrameworks } from './liveness.js';
+import { TaskBook } from './task-book.js';
+
+export interface MasterOptions {
+  store: StateStore;
+  clock?: Clock;
+  logger?: Logger;
+  allocationIntervalMs?: number;
+  heartbeatIntervalSeconds?: number;
+  /** How to reach an agent's files when it did not subscribe in-process. */
+  remoteFiles?: (agent: AgentRecord) => AgentFiles | undefined;
+  /** No word from an agent for this long and it is UNREACHABLE (default 75 s, Mesos's 5 × 15 s). */
+  agentTimeoutMs?: number;
+  /** UNREACHABLE for this long and the agent is removed, its tasks GONE (default 10 min). */
+  agentRemovalMs?: number;
+  /** An offer not answered within this time is rescinded (default 60 s; 0 never). */
+  offerTimeoutMs?: number;
+}
+
+export interface FrameworkLive {
+  record: FrameworkRecord;
+  sink?: EventSink<SchedulerEvent>;
+  streamId?: string;
+  /** When the subscription went away; the failover timeout counts from here. */
+  disconnectedAt?: number;
+}
+
+export interface AgentLive {
+  record: AgentRecord;
+  state: AgentView['state'];
+  sink?: EventSink<AgentEvent>;
+  streamId?: string;
+  files?: AgentFiles;
+  lastSeen: number;
+  unreachableSince?: number;
+}
+
+const DEFAULT_KILL_GRACE_SECONDS = 10;
+const MAX_REMEMBERED_OFFERS = 100_000;
+
+export class MasterCore {
+  readonly clock: Clock;
+  protected readonly logger: Logger;
+  protected readonly writer: MasterStateWriter;
+  protected readonly allocator: Allocator;
+  protected readonly frameworks = new Map<string, FrameworkLive>();
+  protected readonly agents = new Map<string, AgentLive>();
+  protected readonly tasks = new TaskBook();
+  protected readonly offers = new Map<string, Offer>();
+  /** Offer ids made recently, and to whom: an ACCEPT of an id never made is a bad call, not a stale one. */
+  protected readonly issuedOffers = new Map<string, string>();
+  protected readonly frameworkStreams = new Map<string, string>();
+  protected readonly agentStreams = new Map<string, string>();
+  protected heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  protected livenessTimer: ReturnType<typeof setInterval> | undefined;
+  /** Agents removed after being unreachable too long: if one comes back, its tasks are killed. */
+  protected readonly removedAgents = new Set<string>();
+  protected readonly policy = new RolePolicy();
+
+  constructor(protected readonly options: MasterOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.writer = new MasterStateWriter(options.store, this.logger);
+    this.allocator = new Allocator({
+      clock: this.clock,
+      intervalMs: options.allocationIntervalMs,
+      allocationInfo: true,
+      offer: (frameworkId, agentId, resources) => this.sendOffer(frameworkId, agentId, resources),
+    });
+  }
+
+  /** Loads frameworks, agents and tasks from the store. Agents stay DISCONNECTED until they re-subscribe. */
+  async recover(): Promise<void> {
+    const state = await this.writer.load();
+    const now = this.clock.now();
+    // Everyone gets the full timeouts, counted from this start, to come back.
+    for (const record of state.frameworks) this.frameworks.set(record.id, { record, disconnectedAt: now });
+    for (const record of state.agents)
+      this.agents.set(record.id, { record, state: 'DISCONNECTED', lastSeen: now });
+    for (const id of state.removedAgents) this.removedAgents.add(id);
+    for (const task of state.tasks) this.tasks.set(task);
+    const policy = await this.writer.loadPolicy();
+    for (const [role, weight] of policy.weights) this.setWeight(role, weight);
+    for (const [role, quota] of policy.quotas) this.setQuota(role, quota as Quota);
+    this.logger.info(
+      { frameworks: state.frameworks.length, agents: state.agents.length, tasks: state.tasks.length },
+      'master recovered',
+    );
+  }
+
+  start(): void {
+    this.allocator.start();
+    const seconds = this.options.heartbeatIntervalSeconds ?? 15;
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), seconds * 1000);
+    this.heartbeatTimer.unref();
+    this.livenessTimer = setInterval(() => this.checkLiveness(), Math.min(1000, this.agentTimeoutMs / 4));
+    this.livenessTimer.unref();
+  }
+
+  protected get agentTimeoutMs(): number {
+    return this.options.agentTimeoutMs ?? 75_000;
+  }
+
+  /** Applies the liveness decisions: unreachable agents, removed agents, expired frameworks. */
+  protected checkLiveness(): void {
+    const now = this.clock.now();
+    const agents = [...this.agents.values()].map((a) => ({
+      id: a.record.id,
+      state: a.state,
+      lastSeen: a.lastSeen,
+      unreachableSince: a.unreachableSince,
+    }));
+    const { unreachable, remove } = computeAgentTransitions(agents, now, {
+      agentTimeoutMs: this.agentTimeoutMs,
+      agentRemovalMs: this.options.agentRemovalMs ?? 600_000,
+    });
+    for (const id of unreachable) this.markUnreachable(id);
+    for (const id of remove) this.removeAgent(id);
+    const frameworks = [...this.frameworks.values()].map((f) => ({
+      id: f.record.id,
+      disconnectedAt: f.disconnectedAt,
+      failoverTimeoutSeconds: f.record.info.failover_timeout ?? 0,
+    }));
+    for (const id of computeExpiredFrameworks(frameworks, now)) {
+      this.logger.warn({ framework: id }, 'framework failover timeout expired: tearing it down');
+      this.teardown(id);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.allocator.stop();
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    for (const f of this.frameworks.values()) f.sink?.close('master stopping');
+    for (const a of this.agents.values()) a.sink?.close('master stopping');
+    await this.writer.flush();
+  }
+
+  // ---- scheduler API -------------------------------------------------------------------------------
+
+  subscribeFramework(
+    call: SchedulerCall,
+    sink: EventSink<SchedulerEvent>,
+  ): { streamId: string; frameworkId: string } {
+    const info = call.subscribe?.framework_info;
+    if (!info) throw new InvalidCallError('SUBSCRIBE needs subscribe.framework_info');
+    const requested = info.id?.value ?? call.framework_id?.value;
+    const id = requested ?? newId(this.clock.now());
+    const previous = this.frameworks.get(id);
+    if (previous?.sink) {
+      previous.sink.send({
+        type: 'ERROR',
+        error: { message: 'framework failed over to a new subscription' },
+      });
+      previous.sink.close();
+      if (previous.streamId) this.frameworkStreams.delete(previous.streamId);
+    }
+    const roles = frameworkRoles(info);
+    for (const r of roles) validateRole(r);
+    const role = roles[0]!;
+    const record: FrameworkRecord = {
+      id,
+      info: { ...info, id: { value: id } },
+      role,
+      registered_at: previous?.record.registered_at ?? this.clock.now(),
+    };
+    const streamId = randomUUID();
+    this.frameworks.set(id, { record, sink, streamId, disconnectedAt: undefined });
+    this.frameworkStreams.set(streamId, id);
+    this.writer.putFramework(record);
+    sink.send({
+      type: 'SUBSCRIBED',
+      subscribed: {
+        framework_id: { value: id },
+        heartbeat_interval_seconds: this.options.heartbeatIntervalSeconds ?? 15,
+      },
+    });
+    // Its tasks' resources are already recorded: at launch, or when their agents (re-)subscribed.
+    this.allocator.addFramework(id, roles, { capabilities: (info.capabilities ?? []).map((c) => c.type) });
+    this.logger.info({ framework: id, name: info.name, roles }, 'framework subscribed');
+    return { streamId, frameworkId: id };
+  }
+
+  /** The subscription's HTTP stream or callback went away. Its tasks keep running. */
+  disconnectFramework(streamId: string): void {
+    const id = this.frameworkStreams.get(streamId);
+    if (!id) return;
+    this.frameworkStreams.delete(streamId);
+    const f = this.frameworks.get(id);
+    if (!f || f.streamId !== streamId) return;
+    f.sink = undefined;
+    f.streamId = undefined;
+    f.disconnectedAt = this.clock.now();
+    this.allocator.deactivateFramework(id);
+    for (const [offerId, offer] of this.offers)
+      if (offer.framework_id.value === id) this.removeOffer(offerId);
+    this.logger.info({ framework: id }, 'framework disconnected');
+  }
+
+  handleSchedulerCall(streamId: string, call: SchedulerCall): void {
+    const frameworkId = this.frameworkStreams.get(streamId);
+    if (!frameworkId || (call.framework_id && call.framework_id.value !== frameworkId))
+      throw new FrameworkNotSubscribedError(streamId);
+    switch (call.type) {
+      case 'ACCEPT':
+        return this.accept(frameworkId, call);
+      case 'DECLINE':
+        for (const id of call.decline?.offer_ids ?? [])
+          this.removeOffer(id.value, call.decline?.filters?.refuse_seconds ?? 5);
+        return;
+      case 'REVIVE':
+        return this.allocator.revive(frameworkId, call.revive?.roles);
+      case 'SUPPRESS':
+        return this.allocator.suppress(frameworkId, call.suppress?.roles);
+      case 'KILL':
+        if (!call.kill) throw new InvalidCallError('KILL needs kill.task_id');
+        return this.killTask(call.kill.task_id.value, frameworkId);
+      case 'ACKNOWLEDGE':
+        return this.acknowledge(frameworkId, call);
+      case 'RECONCILE':
+        return this.reconcile(frameworkId, call);
+      case 'TEARDOWN':
+        return this.teardown(frameworkId);
+      case 'SHUTDOWN': {
+        // berth runs no custom executors: each task is its own executor, with the task's id.
+        const executor = call.shutdown?.executor_id.value;
+        if (!executor) throw new InvalidCallError('SHUTDOWN needs shutdown.executor_id');
+        return this.killTask(executor, frameworkId);
+      }
+      case 'MESSAGE':
+        throw new InvalidCallError(
+          'MESSAGE goes to a custom executor, and berth runs none: tasks are their own executors',
+        );
+      case 'SUBSCRIBE':
+        throw new InvalidCallError('SUBSCRIBE must be the first call of a new stream');
+      default:
+        throw new InvalidCallError(`${call.type} is not supported yet`);
+    }
+  }
+
+  protected accept(frameworkId: string, call: SchedulerCall): void {
+    const accept = call.accept;
+    if (!accept) throw new InvalidCallError('ACCEPT needs accept.offer_ids and accept.operations');
+    if (accept.offer_ids.length === 0) throw new InvalidCallError('ACCEPT needs at least one offer id');
+    for (const id of accept.offer_ids) {
+      if (this.issuedOffers.get(id.value) !== frameworkId)
+        throw new InvalidCallError(`offer "${id.value}" was never made to this framework`);
+    }
+    const offers = accept.offer_ids.map((id) => this.offers.get(id.value));
+    const valid = offers.filter((o): o is Offer => o !== undefined);
+    const launches = accept.operations.flatMap((op) =>
+      op.type === 'LAUNCH'
+        ? (op.launch?.task_infos ?? [])
+        : op.type === 'LAUNCH_GROUP'
+          ? (op.launch_group?.task_group.tasks ?? [])
+          : [],
+    );
+    for (const offer of valid) this.offers.delete(offer.id.value);
+    const agentId = valid[0]?.agent_id.value;
+    let offered = valid.flatMap((o) => o.resources as Resource[]);
+    let problem =
+      valid.length !== offers.length
+        ? 'an offer is no longer valid (rescinded, declined or used)'
+        : new Set(valid.map((o) => o.agent_id.value)).size > 1
+          ? 'offers from different agents cannot be combined'
+          : undefined;
+    if (problem === undefined && agentId !== undefined) {
+      const converted = this.applyOfferOperations(frameworkId, agentId, offered, accept.operations);
+      if (converted.ok) offered = converted.offered;
+      else problem = converted.reason;
+    }
+    const role = offered.find((r) => r.allocation_info)?.allocation_info?.role;
+    // Mesos injects the offer's role into the tasks of frameworks that do not name it themselves.
+    if (role !== undefined)
+      for (const task of launches) task.resources = allocatedTo(task.resources as Resource[], role);
+    problem ??= validateLaunch(launches, offered, agentId, (id) => this.tasks.has(id));
+    const refuse = accept.filters?.refuse_seconds ?? 5;
+    if (problem !== undefined || agentId === undefined) {
+      for (const task of launches)
+        this.sendFrameworkUpdate(
+          frameworkId,
+          dropStatus(task, problem ?? 'no valid offer', this.clock.now()),
+        );
+      if (agentId !== undefined) this.allocator.recoverResources(frameworkId, agentId, offered, refuse);
+      return;
+    }
+    let used: Resource[] = [];
+    for (const task of launches) {
+      used = [...used, ...(task.resources as Resource[])];
+      this.launchTask(frameworkId, agentId, task);
+    }
+    const unused = subtractResources(offered, used);
+    this.allocator.recoverResources(frameworkId, agentId, unused, refuse);
+  }
+
+  /** RESERVE, UNRESERVE, CREATE and DESTROY in an ACCEPT: the offer and the agent's total change together. */
+  protected applyOfferOperations(
+    frameworkId: string,
+    agentId: string,
+    offered: Resource[],
+    operations: NonNullable<SchedulerCall['accept']>['operations'],
+  ): { ok: true; offered: Resource[] } | { ok: false; reason: string } {
+    const ops = operations.filter((op) => RESOURCE_OPERATIONS.has(op.type)) as ResourceOperation[];
+    if (ops.length === 0) return { ok: true, offered };
+    const framework = this.frameworks.get(frameworkId);
+    const ctx = {
+      roles: framework ? frameworkRoles(framework.record.info) : [],
+      ...(framework?.record.info.principal ? { principal: framework.record.info.principal } : {}),
+    };
+    const result = this.allocator.updateAllocation(frameworkId, agentId, offered, ops, ctx);
+    if (!result.ok) return result;
+    const agent = this.agents.get(agentId);
+    if (agent) {
+      agent.record = { ...agent.record, total: result.total };
+      this.writer.putAgent(agent.record);
+    }
+    return { ok: true, offered: result.offered };
+  }
+
+  protected launchTask(frameworkId: string, agentId: string, task: TaskInfo): void {
+    const now = this.clock.now();
+    const status: TaskStatus = {
+      task_id: task.task_id,
+      agent_id: { value: agentId },
+      state: 'TASK_STAGING',
+      source: 'SOURCE_MASTER',
+      timestamp: now / 1000,
+    };
+    const record: TaskRecord = {
+      id: task.task_id.value,
+      framework_id: frameworkId,
+      agent_id: agentId,
+      task,
+      status,
+      created_at: now,
+      updated_at: now,
+    };
+    this.tasks.set(record);
+    this.writer.putTask(record);
+    const agent = this.agents.get(agentId);
+    const framework = this.frameworks.get(frameworkId);
+    if (!agent?.sink || !framework) {
+      this.applyStatus(record, {
+        ...status,
+        state: 'TASK_LOST',
+        message: 'agent disconnected before the launch',
+        timestamp: now / 1000,
+      });
+      return;
+    }
+    agent.sink.send({
+      type: 'LAUNCH',
+      launch: { framework_id: { value: frameworkId }, framework_info: framework.record.info, task },
+    });
+  }
+
+  protected acknowledge(frameworkId: string, call: SchedulerCall): void {
+    const ack = call.acknowledge;
+    if (!ack) throw new InvalidCallError('ACKNOWLEDGE needs acknowledge.agent_id, task_id and uuid');
+    const task = this.tasks.get(ack.task_id.value);
+    if (!task || task.framework_id !== frameworkId) return;
+    this.agents
+      .get(ack.agent_id.value)
+      ?.sink?.send({ type: 'ACKNOWLEDGED', acknowledged: { task_id: ack.task_id, uuid: ack.uuid } });
+  }
+
+  /** Answers with the latest known state of the named tasks, or of all the framework's tasks. */
+  protected reconcile(frameworkId: string, call: SchedulerCall): void {
+    const asked = call.reconcile?.tasks ?? [];
+    const ids =
+      asked.length > 0
+        ? asked.map((t) => t.task_id.value)
+        : [...this.tasks.values()]
+            .filter((t) => t.framework_id === frameworkId && !isTerminal(t.status.state))
+            .map((t) => t.id);
+    for (const id of ids) {
+      const task = this.tasks.get(id);
+      const status: TaskStatus =
+        task && task.framework_id === frameworkId
+          ? { ...task.status, uuid: undefined, reason: 'REASON_RECONCILIATION' }
+          : {
+              task_id: { value: id },
+              state: 'TASK_UNKNOWN',
+              source: 'SOURCE_MASTER',
+              reason: 'REASON_RECONCILIATION',
+              timestamp: this.clock.now() / 1000,
+            };
+      this.sendFrameworkUpdate(frameworkId, status);
+    }
+  }
+
+  protected teardown(frameworkId: string): void {
+    for (const task of this.tasks.values())
+      if (task.framework_id === frameworkId && !isTerminal(task.status.state))
+        this.killTask(task.id, frameworkId);
+    const f = this.frameworks.get(frameworkId);
+    if (f?.streamId) this.disconnectFramework(f.streamId);
+    f?.sink?.close('framework torn down');
+    this.frameworks.delete(frameworkId);
+    this.allocator.removeFramework(frameworkId);
+    this.writer.deleteFramework(frameworkId);
+  }
+
+  // ---- agent protocol ------------------------------------------------------------------------------
+
+  subscribeAgent(
+    call: Extract<AgentCall, { type: 'SUBSCRIBE' }>,
+    sink: EventSink<AgentEvent>,
+    files?: AgentFiles,
+  ): { streamId: string; agentId: string } {
+    const info = call.subscribe.agent_info;
+    const claimed = info.id?.value;
+    const comesBackRemoved = claimed !== undefined && this.removedAgents.has(claimed);
+    // A removed agent's tasks were declared GONE: it joins again as a new agent, and those tasks are killed.
+    const id = claimed !== undefined && !comesBackRemoved ? claimed : newId(this.clock.now());
+    const previous = this.agents.get(id);
+    if (previous?.streamId) this.agentStreams.delete(previous.streamId);
+    previous?.sink?.close('agent re-subscribed');
+    // Dynamic reservations and volumes made on this agent still hold if it reports the same resources.
+    const sameResources =
+      previous && JSON.stringify(previous.record.info.resources) === JSON.stringify(info.resources);
+    const record: AgentRecord = {
+      id,
+      info: { ...info, id: { value: id } },
+      registered_at: previous?.record.registered_at ?? this.clock.now(),
+      ...(sameResources && previous.record.total ? { total: previous.record.total } : {}),
+      ...(previous?.record.drain ? { drain: previous.record.drain } : {}),
+    };
+    for (const [offerId, offer] of this.offers) if (offer.agent_id.value === id) this.rescindOffer(offerId);
+    const streamId = randomUUID();
+    this.agents.set(id, { record, state: 'ACTIVE', sink, streamId, files, lastSeen: this.clock.now() });
+    this.agentStreams.set(streamId, id);
+    this.writer.putAgent(record);
+    sink.send({
+      type: 'SUBSCRIBED',
+      subscribed: {
+        agent_id: { value: id },
+        heartbeat_interval_seconds: this.options.heartbeatIntervalSeconds ?? 15,
+      },
+    });
+    // The allocator learns this agent afresh: its total, then what the tasks running there hold.
+    this.allocator.removeAgent(id);
+    this.allocator.addAgent(id, (record.total ?? info.resources) as Resource[], {
+      active: record.drain === undefined,
+    });
+    if (comesBackRemoved) {
+      for (const report of call.subscribe.tasks) {
+        if (isTerminal(report.status.state)) continue;
+        sink.send({
+          type: 'KILL',
+          kill: { framework_id: report.framework_id, task_id: report.task.task_id, grace_period_seconds: 0 },
+        });
+      }
+    } else this.reconcileAgent(id, call.subscribe.tasks);
+    for (const task of this.tasks.activeOn(id))
+      this.allocator.recordAllocation(task.framework_id, id, task.task.resources as Resource[]);
+    this.logger.info({ agent: id, hostname: info.hostname }, 'agent subscribed');
+    return { streamId, agentId: id };
+  }
+
+  /** Tasks the master placed on this agent but the agent does not report are lost. */
+  protected reconcileAgent(agentId: string, reports: AgentTaskReport[]): void {
+    const reported = new Map(reports.map((r) => [r.task.task_id.value, r]));
+    for (const report of reports) {
+      const known = this.tasks.get(report.task.task_id.value);
+      if (known && isTerminal(known.status.state) && !isTerminal(report.status.state)) {
+        // The master gave this task up (LOST or GONE) while the agent was away: it must not run on.
+        this.agents.get(agentId)?.sink?.send({
+          type: 'KILL',
+          kill: {
+            framework_id: report.framework_id,
+            task_id: report.task.task_id,
+            grace_period_seconds: 0,
+          },
+        });
+      } else if (known && known.status.state !== report.status.state) {
+        // e.g. UNREACHABLE while the agent was away, and RUNNING again now: tell the framework.
+        this.applyStatus(known, { ...report.status, uuid: undefined, reason: 'REASON_AGENT_REREGISTERED' });
+      }
+      if (!known) {
+        const now = this.clock.now();
+        const record: TaskRecord = {
+          id: report.task.task_id.value,
+          framework_id: report.framework_id.value,
+          agent_id: agentId,
+          task: report.task,
+          status: report.status,
+          created_at: now,
+          updated_at: now,
+        };
+        this.tasks.set(record);
+        this.writer.putTask(record);
+      }
+    }
+    for (const task of this.tasks.values()) {
+      if (task.agent_id !== agentId || isTerminal(task.status.state) || reported.has(task.id)) continue;
+      this.applyStatus(task, {
+        ...task.status,
+        state: 'TASK_LOST',
+        source: 'SOURCE_MASTER',
+        reason: 'REASON_AGENT_RESTARTED',
+        message: 'the agent does not know this task',
+        uuid: undefined,
+        timestamp: this.clock.now() / 1000,
+      });
+    }
+  }
+
+  disconnectAgent(streamId: string): void {
+    const id = this.agentStreams.get(streamId);
+    if (!id) return;
+    this.agentStreams.delete(streamId);
+    const agent = this.agents.get(id);
+    if (!agent || agent.streamId !== streamId) return;
+    agent.sink = undefined;
+    agent.streamId = undefined;
+    agent.state = 'DISCONNECTED';
+    this.allocator.deactivateAgent(id);
+    for (const [offerId, offer] of this.offers) if (offer.agent_id.value === id) this.rescindOffer(offerId);
+    this.logger.warn({ agent: id }, 'agent disconnected');
+  }
+
+  /** Silent too long: no new work goes there, and its tasks are UNREACHABLE until it returns. */
+  protected markUnreachable(id: string): void {
+    const agent = this.agents.get(id);
+    if (!agent) return;
+    if (agent.streamId) this.agentStreams.delete(agent.streamId);
+    agent.sink?.close('agent missed its heartbeats');
+    agent.sink = undefined;
+    agent.streamId = undefined;
+    agent.state = 'UNREACHABLE';
+    agent.unreachableSince = this.clock.now();
+    this.allocator.deactivateAgent(id);
+    for (const [offerId, offer] of this.offers) if (offer.agent_id.value === id) this.rescindOffer(offerId);
+    this.logger.warn({ agent: id }, 'agent unreachable');
+    for (const task of this.tasks.values()) {
+      if (task.agent_id !== id || isTerminal(task.status.state)) continue;
+      this.applyStatus(task, {
+        ...task.status,
+        state: 'TASK_UNREACHABLE',
+        source: 'SOURCE_MASTER',
+        reason: 'REASON_AGENT_UNREACHABLE',
+        message: 'the agent missed its heartbeats',
+        uuid: undefined,
+        timestamp: this.clock.now() / 1000,
+      });
+    }
+  }
+
+  /** Unreachable too long: the agent is forgotten and its tasks are GONE. */
+  protected removeAgent(id: string): void {
+    for (const task of this.tasks.values()) {
+      if (task.agent_id !== id || isTerminal(task.status.state)) continue;
+      this.applyStatus(task, {
+        ...task.status,
+        state: 'TASK_GONE',
+        source: 'SOURCE_MASTER',
+        reason: 'REASON_AGENT_REMOVED',
+        message: 'the agent was unreachable too long and was removed',
+        uuid: undefined,
+        timestamp: this.clock.now() / 1000,
+      });
+    }
+    this.agents.delete(id);
+    this.removedAgents.add(id);
+    this.allocator.removeAgent(id);
+    this.writer.removeAgent(id);
+    for (const f of this.frameworks.values())
+      f.sink?.send({ type: 'FAILURE', failure: { agent_id: { value: id } } });
+    this.logger.warn({ agent: id }, 'agent removed');
+  }
+
+  handleAgentCall(streamId: string, call: AgentCall): void {
+    const agentId = this.agentStreams.get(streamId);
+    if (!agentId) throw new AgentNotSubscribedError(streamId);
+    const agent = this.agents.get(agentId);
+    if (agent) agent.lastSeen = this.clock.now();
+    if (call.type === 'HEARTBEAT') return;
+    if (call.type !== 'UPDATE')
+      throw new InvalidCallError(`agent call ${call.type} is not valid on an open stream`);
+    const task = this.tasks.get(call.update.status.task_id.value);
+    if (!task) {
+      this.logger.warn({ task: call.update.status.task_id.value }, 'update for an unknown task');
+      return;
+    }
+    this.applyStatus(task, { ...call.update.status, agent_id: { value: agentId } });
+  }
+
+  protected applyStatus(task: TaskRecord, status: TaskStatus): void {
+    const wasTerminal = isTerminal(task.status.state);
+    const updated: TaskRecord = { ...task, status, updated_at: this.clock.now() };
+    this.tasks.set(updated);
+    this.writer.putTask(updated);
+    if (!wasTerminal && isTerminal(status.state)) {
+      this.allocator.recoverResources(task.framework_id, task.agent_id, task.task.resources as Resource[]);
+      const agent = this.agents.get(task.agent_id);
+      if (agent) this.checkDrained(agent);
+    }
+    this.sendFrameworkUpdate(task.framework_id, status);
+  }
+
+  // ---- offers --------------------------------------------------------------------------------------
+
+  protected sendOffer(frameworkId: string, agentId: string, resources: Resource[]): void {
+    const framework = this.frameworks.get(frameworkId);
+    const agent = this.agents.get(agentId);
+    if (!framework?.sink || !agent) {
+      this.allocator.recoverResources(frameworkId, agentId, resources);
+      return;
+    }
+    const offer: Offer = {
+      id: { value: newId(this.clock.now()) },
+      framework_id: { value: frameworkId },
+      agent_id: { value: agentId },
+      hostname: agent.record.info.hostname,
+      resources,
+      attributes: agent.record.info.attributes ?? [],
+    };
+    this.offers.set(offer.id.value, offer);
+    this.issuedOffers.set(offer.id.value, frameworkId);
+    if (this.issuedOffers.size > MAX_REMEMBERED_OFFERS)
+      this.issuedOffers.delete(this.issuedOffers.keys().next().value!);
+    framework.sink.send({ type: 'OFFERS', offers: { offers: [offer] } });
+    const timeout = this.options.offerTimeoutMs ?? 60_000;
+    if (timeout > 0) this.clock.setTimeout(() => this.rescindOffer(offer.id.value), timeout);
+  }
+
+  protected removeOffer(offerId: string, refuseSeconds?: number): void {
+    const offer = this.offers.get(offerId);
+    if (!offer) return;
+    this.offers.delete(offerId);
+    this.allocator.recoverResources(
+      offer.framework_id.value,
+      offer.agent_id.value,
+      offer.resources as Resource[],
+      refuseSeconds,
+    );
+  }
+
+  protected rescindOffer(offerId: string): void {
+    const offer = this.offers.get(offerId);
+    if (!offer) return;
+    this.frameworks
+      .get(offer.framework_id.value)
+      ?.sink?.send({ type: 'RESCIND', rescind: { offer_id: offer.id } });
+    this.removeOffer(offerId);
+  }
+
+  protected sendFrameworkUpdate(frameworkId: string, status: TaskStatus): void {
+    this.frameworks.get(frameworkId)?.sink?.send({ type: 'UPDATE', update: { status } });
+  }
+
+  protected heartbeat(): void {
+    for (const f of this.frameworks.values()) f.sink?.send({ type: 'HEARTBEAT' });
+    for (const a of this.agents.values()) a.sink?.send({ type: 'PING' });
+  }
+
+  setWeight(role: string, weight: number): void {
+    this.policy.setWeight(role, weight);
+    this.allocator.setWeight(role, weight);
+    this.writer.putPolicy('weights', role, weight);
+  }
+  /** An empty guarantee and limit removes the role's quota. */
+  setQuota(role: string, quota: Quota): void {
+    this.policy.setQuota(role, quota);
+    const quotaOf = (list: Resource[]): Record<string, number> =>
+      Object.fromEntries(
+        list.filter((r) => r.type === 'SCALAR').map((r) => [r.name, scalarOf(list, r.name)]),
+      );
+    if (this.policy.quotas.has(role))
+      this.allocator.setQuota(role, { guarantees: quotaOf(quota.guarantees), limits: quotaOf(quota.limits) });
+    else this.allocator.removeQuota(role);
+    this.writer.putPolicy('quotas', role, this.policy.quotas.get(role));
+  }
+  protected checkDrained(agent: AgentLive): void {
+    const drain = agent.record.drain;
+    if (drain?.state !== 'DRAINING' || this.tasks.activeOn(agent.record.id).length > 0) return;
+    agent.record = { ...agent.record, drain: { ...drain, state: 'DRAINED' } };
+    this.writer.putAgent(agent.record);
+  }
+  /** Operator kill (berth's extension), and the scheduler's KILL: SIGTERM, then SIGKILL after the grace. */
+  killTask(taskId: string, frameworkId?: string, graceSeconds?: number): void {
+    const task = this.tasks.get(taskId);
+    if (!task || (frameworkId !== undefined && task.framework_id !== frameworkId)) {
+      if (frameworkId)
+        this.sendFrameworkUpdate(frameworkId, {
+          task_id: { value: taskId },
+          state: 'TASK_UNKNOWN',
+          source: 'SOURCE_MASTER',
+          message: 'unknown task',
+          timestamp: this.clock.now() / 1000,
+        });
+      return;
+    }
+    if (isTerminal(task.status.state)) return;
+    const agent = this.agents.get(task.agent_id);
+    const policy = task.task.kill_policy?.grace_period.nanoseconds;
+    const grace = graceSeconds ?? (policy !== undefined ? policy / 1e9 : DEFAULT_KILL_GRACE_SECONDS);
+    agent?.sink?.send({
+      type: 'KILL',
+      kill: {
+        framework_id: { value: task.framework_id },
+        task_id: { value: taskId },
+        grace_period_seconds: grace,
+      },
+    });
+  }
+}
+
+/** A framework's roles: `roles`, else `role`, else `*`. */
+export function frameworkRoles(info: { roles?: string[]; role?: string }): string[] {
+  return info.roles && info.roles.length > 0 ? info.roles : [info.role ?? '*'];
+}
+
+/** The resources, each marked as allocated to `role` unless it already names one. */
+function allocatedTo(resources: Resource[], role: string): Resource[] {
+  return resources.map((r) => (r.allocation_info ? r : { ...r, allocation_info: { role } }));
+}
+
+function dropStatus(task: TaskInfo, message: string, now: number): TaskStatus {
+  return {
+    task_id: task.task_id,
+    agent_id: task.agent_id,
+    state: 'TASK_DROPPED',
+    source: 'SOURCE_MASTER',
+    reason: 'REASON_TASK_INVALID',
+    message,
+    timestamp: now / 1000,
+  };
+}

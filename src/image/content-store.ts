@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError } from '../core/errors.js';
 import { digestHex, HashingStream, sha256Digest } from './digest.js';
 import { BlobCorruptError, BlobNotFoundError } from './errors.js';
-import { errnoCode, fsyncDir, fsyncFile, randomName } from './fs-util.js';
+import { errnoCode, fsyncDir, fsyncFile, randomName } from '../core/fs.js';
 
 export interface BlobInfo {
   digest: string;

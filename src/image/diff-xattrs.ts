@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BerthError } from '../core/errors.js';
-import { errnoCode } from './fs-util.js';
+import { errnoCode } from '../core/fs.js';
 import { OPAQUE_XATTR } from './special-files.js';
 
 const run = promisify(execFile);

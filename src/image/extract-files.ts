@@ -7,7 +7,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { Header } from 'tar-stream';
-import { errnoCode } from './fs-util.js';
+import { errnoCode } from '../core/fs.js';
 
 /** Files up to this size are buffered and written in the background. */
 export const SMALL_FILE_BYTES = 1024 * 1024;

@@ -14,7 +14,7 @@ import {
   WriteQueue,
   writeFileFrom,
 } from './extract-files.js';
-import { errnoCode, runningAsRoot } from './fs-util.js';
+import { errnoCode, runningAsRoot } from '../core/fs.js';
 import { ByteCounter, ExpansionGuard, type LayerLimits } from './layer-limits.js';
 import { asArchiveError } from './repack-tar.js';
 import { asNodeWritable, type TarEntry } from './tar-entries.js';

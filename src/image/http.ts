@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import { InvalidArgumentError } from '../core/errors.js';
 import { registerTransferRoutes } from './client/index.js';
-import { randomName } from './fs-util.js';
+import { randomName } from '../core/fs.js';
 import { registerManageRoutes, type ImageRouteHooks } from './http-manage.js';
 import type { ImageStore } from './image-store.js';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { emptyIndex, type OciIndex } from './oci.js';
-import { errnoCode, writeFileAtomic } from './fs-util.js';
+import { errnoCode, writeFileAtomic } from '../core/fs.js';
 
 /**
  * The `index.json` of the layout. Reads see the last complete write (writes are atomic); writers in

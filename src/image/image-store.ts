@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { ContentStore } from './content-store.js';
 import { BadLayerError, ImageNotFoundError, InvalidReferenceError } from './errors.js';
-import { writeFileAtomic } from './fs-util.js';
+import { writeFileAtomic } from '../core/fs.js';
 import { ImageIndex } from './image-index.js';
 import { importSourceKind, writeSourceLayer } from './import-rootfs.js';
 import { LayerCache } from './layer-cache.js';

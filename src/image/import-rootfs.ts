@@ -6,7 +6,7 @@ import tar, { type Pack } from 'tar-stream';
 import type { ContentStore } from './content-store.js';
 import { HashingStream } from './digest.js';
 import { BadLayerError, ImportSourceNotFoundError } from './errors.js';
-import { errnoCode } from './fs-util.js';
+import { errnoCode } from '../core/fs.js';
 import { MEDIA_TYPE_LAYER_GZIP, type LayerDescriptor } from './oci.js';
 import { packDirectory } from './pack-directory.js';
 import { repackTar } from './repack-tar.js';

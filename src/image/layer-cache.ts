@@ -5,7 +5,7 @@ import type { ContentStore } from './content-store.js';
 import { digestHex } from './digest.js';
 import { BadLayerError } from './errors.js';
 import { extractLayer } from './extract-layer.js';
-import { errnoCode, fsyncDir, randomName } from './fs-util.js';
+import { errnoCode, fsyncDir, randomName } from '../core/fs.js';
 import { layerCompression, type LayerDescriptor } from './oci.js';
 
 /**

@@ -10,7 +10,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUILD_CACHE_DIR, listCacheEntries } from './build/cache.js';
 import { digestHex } from './digest.js';
-import { errnoCode } from './fs-util.js';
+import { errnoCode } from '../core/fs.js';
 import type { ImageStore } from './image-store.js';
 import { MEDIA_TYPE_INDEX, type OciImageConfigFile, type OciIndex, type OciManifest } from './oci.js';
 

@@ -5,7 +5,7 @@ import { createGunzip } from 'node:zlib';
 import tar, { type Header, type Pack } from 'tar-stream';
 import { BerthError } from '../core/errors.js';
 import { BadLayerError } from './errors.js';
-import { errnoCode } from './fs-util.js';
+import { errnoCode } from '../core/fs.js';
 import {
   addEntry,
   addStreamEntry,

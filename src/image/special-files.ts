@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { errnoCode } from './fs-util.js';
+import { errnoCode } from '../core/fs.js';
 
 const run = promisify(execFile);
 

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Clock } from '../core/clock.js';
 import type { ContentStore } from '../image/index.js';
-import { fsyncDir } from './fs-util.js';
+import { fsyncDir } from '../core/fs.js';
 import { BlobUnknownError } from './errors.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 import type { RegistryMetadata } from './metadata.js';

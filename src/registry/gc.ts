@@ -7,7 +7,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContentStore } from '../image/index.js';
-import { errnoCode } from './fs-util.js';
+import { errnoCode } from '../core/fs.js';
 import { computeGcPlan } from './gc-plan.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 import type { RegistryMetadata } from './metadata.js';

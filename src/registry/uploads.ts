@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../core/clock.js';
 import type { RegistryBlobs } from './blob-store.js';
 import { BlobUploadUnknownError, DigestInvalidError, SizeInvalidError, UploadRangeError } from './errors.js';
-import { errnoCode, fsyncFile } from './fs-util.js';
+import { errnoCode, fsyncFile } from '../core/fs.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 import type { RegistryMetadata } from './metadata.js';
 import type { ByteRange } from './ranges.js';

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import tar from 'tar-stream';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { randomName } from '../fs-util.js';
+import { randomName } from '../../core/fs.js';
 import type { ImageStore } from '../image-store.js';
 import { loadArchive } from './load.js';
 import { saveImages } from './save.js';

@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Digest } from '../digest.js';
-import { errnoCode, writeFileAtomic } from '../fs-util.js';
+import { errnoCode, writeFileAtomic } from '../../core/fs.js';
 import type { ContentStore } from '../content-store.js';
 import type { HistoryEntry, ImageConfig, LayerDescriptor } from '../oci.js';
 import { mkdir } from 'node:fs/promises';

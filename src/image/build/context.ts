@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import tar, { type Pack } from 'tar-stream';
-import { errnoCode } from '../fs-util.js';
+import { errnoCode } from '../../core/fs.js';
 import { addEntry, addStreamEntry, packMode, type TarHeader } from '../tar-entries.js';
 import { isIgnored, mayReinclude, parseDockerignore, type IgnorePattern } from './dockerignore.js';
 import { BuildContextError } from './errors.js';

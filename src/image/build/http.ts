@@ -13,7 +13,7 @@ import type { Logger } from '../../core/logger.js';
 import { createLauncher, detectRuntime, type Launcher } from '../../runtime/index.js';
 import { resolveOrPull } from '../client/index.js';
 import { extractLayer } from '../extract-layer.js';
-import { randomName } from '../fs-util.js';
+import { randomName } from '../../core/fs.js';
 import type { ImageStore, ResolvedImage } from '../image-store.js';
 import type { InUseRegistry } from '../prune.js';
 import { parseReference } from '../reference.js';

@@ -5,7 +5,7 @@
  * It is a hint: a wrong entry costs one failed mount, then a normal upload.
  */
 import { readFile } from 'node:fs/promises';
-import { errnoCode, writeFileAtomic } from '../fs-util.js';
+import { errnoCode, writeFileAtomic } from '../../core/fs.js';
 
 type Sources = Record<string, string[]>;
 

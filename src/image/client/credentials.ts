@@ -6,7 +6,7 @@
 import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { errnoCode, randomName } from '../fs-util.js';
+import { errnoCode, randomName } from '../../core/fs.js';
 
 export interface Credentials {
   username: string;

@@ -1,3 +1,4 @@
+/** File-system helpers shared by the image store and the registry: durable writes, fsync, temp names. */
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

@@ -4,8 +4,8 @@
  * character device becomes `.wh.NAME`, a directory marked `trusted.overlay.opaque=y` gets a
  * `.wh..wh..opq` entry before its children.
  */
-import { createReadStream, type Stats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,8 +15,8 @@ import type { ContentStore } from './content-store.js';
 import { HashingStream } from './digest.js';
 import { findOpaqueDirs } from './diff-xattrs.js';
 import { MEDIA_TYPE_LAYER_GZIP, type LayerDescriptor } from './oci.js';
-import { addEntry, addStreamEntry, packMode, type TarHeader } from './tar-entries.js';
-import { splitDeviceNumber } from './tar-path.js';
+import { packEntry } from './pack-directory.js';
+import { packMode } from './tar-entries.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_WHITEOUT = '.wh..wh..opq';
@@ -73,7 +73,7 @@ async function packTree(state: DiffState, dir: string): Promise<void> {
       await addMarker(state, dir === '' ? `${WHITEOUT_PREFIX}${name}` : `${dir}/${WHITEOUT_PREFIX}${name}`);
       continue;
     }
-    await packEntry(state, path, stats);
+    if (await packEntry(state, path, stats)) state.entries++;
     if (!stats.isDirectory()) continue;
     if (state.opaque.has(path)) await addMarker(state, `${path}/${OPAQUE_WHITEOUT}`);
     await packTree(state, path);
@@ -87,39 +87,6 @@ function addMarker(state: DiffState, name: string): Promise<void> {
   return new Promise((resolve, reject) =>
     state.pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve())),
   );
-}
-
-async function packEntry(state: DiffState, path: string, stats: Stats): Promise<void> {
-  state.entries++;
-  const header: TarHeader = {
-    name: path,
-    mode: packMode(stats.mode),
-    uid: stats.uid,
-    gid: stats.gid,
-    mtime: stats.mtime,
-  };
-  if (stats.isDirectory()) return addEntry(state.pack, { ...header, name: `${path}/`, type: 'directory' });
-  if (stats.nlink > 1 && !stats.isDirectory()) {
-    const key = `${stats.dev}:${stats.ino}`;
-    const first = state.links.get(key);
-    if (first !== undefined) return addEntry(state.pack, { ...header, type: 'link', linkname: first });
-    state.links.set(key, path);
-  }
-  if (stats.isFile()) {
-    const body = createReadStream(join(state.root, path), { highWaterMark: 1 << 20 });
-    return addStreamEntry(state.pack, { ...header, type: 'file', size: stats.size }, body);
-  }
-  if (stats.isSymbolicLink()) {
-    const linkname = await readlink(join(state.root, path));
-    return addEntry(state.pack, { ...header, type: 'symlink', linkname });
-  }
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) {
-    const { major, minor } = splitDeviceNumber(stats.rdev);
-    const type = stats.isCharacterDevice() ? 'character-device' : 'block-device';
-    return addEntry(state.pack, { ...header, type, devmajor: major, devminor: minor });
-  }
-  if (stats.isFIFO()) return addEntry(state.pack, { ...header, type: 'fifo' });
-  state.entries--; // a socket: it cannot be packed, and is recreated by whoever listens
 }
 
 /**

@@ -30,12 +30,24 @@ async function packTree(state: PackState, dir: string): Promise<void> {
   for (const name of names) {
     const path = dir === '' ? name : `${dir}/${name}`;
     const stats = await lstat(join(state.root, path));
-    await packEntry(state, path, stats);
+    if (!(await packEntry(state, path, stats))) state.skipped.push(path);
     if (stats.isDirectory()) await packTree(state, path);
   }
 }
 
-async function packEntry(state: PackState, path: string, stats: Stats): Promise<void> {
+/** What packing one entry needs: the tree, the tar, and the hard links seen so far ("dev:ino" → name). */
+export interface EntrySource {
+  root: string;
+  pack: Pack;
+  links: Map<string, string>;
+}
+
+/**
+ * Adds the file-system object at `path` (relative to the root) to the tar: directories, files (streamed),
+ * symlinks (not followed), hard links to a name packed before, devices and fifos, with mode, owner and
+ * mtime. Returns false for a socket, which cannot be packed and is recreated by whoever listens.
+ */
+export async function packEntry(src: EntrySource, path: string, stats: Stats): Promise<boolean> {
   const header: TarHeader = {
     name: path,
     mode: packMode(stats.mode),
@@ -43,26 +55,32 @@ async function packEntry(state: PackState, path: string, stats: Stats): Promise<
     gid: stats.gid,
     mtime: stats.mtime,
   };
-  if (stats.isDirectory()) return addEntry(state.pack, { ...header, name: `${path}/`, type: 'directory' });
+  if (stats.isDirectory())
+    return added(addEntry(src.pack, { ...header, name: `${path}/`, type: 'directory' }));
   if (stats.nlink > 1) {
     const key = `${stats.dev}:${stats.ino}`;
-    const first = state.links.get(key);
-    if (first !== undefined) return addEntry(state.pack, { ...header, type: 'link', linkname: first });
-    state.links.set(key, path);
+    const first = src.links.get(key);
+    if (first !== undefined) return added(addEntry(src.pack, { ...header, type: 'link', linkname: first }));
+    src.links.set(key, path);
   }
   if (stats.isFile()) {
-    const body = createReadStream(join(state.root, path));
-    return addStreamEntry(state.pack, { ...header, type: 'file', size: stats.size }, body);
+    const body = createReadStream(join(src.root, path), { highWaterMark: 1 << 20 });
+    return added(addStreamEntry(src.pack, { ...header, type: 'file', size: stats.size }, body));
   }
   if (stats.isSymbolicLink()) {
-    const linkname = await readlink(join(state.root, path));
-    return addEntry(state.pack, { ...header, type: 'symlink', linkname });
+    const linkname = await readlink(join(src.root, path));
+    return added(addEntry(src.pack, { ...header, type: 'symlink', linkname }));
   }
   if (stats.isCharacterDevice() || stats.isBlockDevice()) {
     const { major, minor } = splitDeviceNumber(stats.rdev);
     const type = stats.isCharacterDevice() ? 'character-device' : 'block-device';
-    return addEntry(state.pack, { ...header, type, devmajor: major, devminor: minor });
+    return added(addEntry(src.pack, { ...header, type, devmajor: major, devminor: minor }));
   }
-  if (stats.isFIFO()) return addEntry(state.pack, { ...header, type: 'fifo' });
-  state.skipped.push(path); // a socket: it cannot be packed, and is recreated by whoever listens
+  if (stats.isFIFO()) return added(addEntry(src.pack, { ...header, type: 'fifo' }));
+  return false;
 }
+
+const added = async (write: Promise<void>): Promise<boolean> => {
+  await write;
+  return true;
+};

@@ -20,7 +20,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import type { Resource } from '../core/resources.js';
 import type { ExitStatus } from '../runtime/index.js';
 import type { StateStore } from '../store/index.js';
-import type { Containerizer } from './containerizer.js';
+import type { TaskContainerizer } from './containerizer.js';
 import { AgentTaskNotFoundError, SandboxRemovedError } from './errors.js';
 import { wantsSandboxRemoved } from './launch-spec.js';
 import type { MasterLink } from './master-link.js';
@@ -31,7 +31,7 @@ import type { AgentTask } from './types.js';
 export interface AgentOptions {
   store: StateStore;
   link: MasterLink;
-  containerizer: Containerizer;
+  containerizer: TaskContainerizer;
   workDir: string;
   resources: Resource[];
   hostname?: string;

@@ -26,7 +26,20 @@ export interface ContainerizerOptions {
   logger: Logger;
 }
 
-export class Containerizer {
+/**
+ * What the agent needs of a containerizer. The real one is `Containerizer`; the simulator's hollow agents
+ * (`src/sim/`) bring one whose tasks only pretend to run.
+ */
+export interface TaskContainerizer {
+  launch(task: TaskInfo, sandbox: string): Promise<void>;
+  wait(task: TaskInfo, sandbox: string): Promise<ExitStatus>;
+  kill(task: TaskInfo, sandbox: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  recover(task: TaskInfo, sandbox: string): Promise<RecoverResult>;
+  cleanup(task: TaskInfo, sandbox: string): Promise<void>;
+  remove(sandbox: string): Promise<void>;
+}
+
+export class Containerizer implements TaskContainerizer {
   constructor(private readonly options: ContainerizerOptions) {}
 
   get kind(): Launcher['kind'] {

@@ -10,6 +10,7 @@ import { RunFramework, registerRunRoutes } from '../frameworks/run/index.js';
 import { localSchedulerTransport, Master, registerMasterRoutes } from '../master/index.js';
 import { httpAgentFiles } from '../master/remote-files.js';
 import { openStore, type StateStore } from '../store/index.js';
+import { builtInFrameworks } from './frameworks.js';
 import { buildApp, ensureToken, isLoopback, listenApp } from './http-app.js';
 
 export interface MasterParts {
@@ -17,6 +18,8 @@ export interface MasterParts {
   run: RunFramework;
   /** Subscribes the built-in frameworks; call once the master is started. */
   startFrameworks(): Promise<void>;
+  /** Stops the built-in frameworks (their tasks keep running). */
+  stopFrameworks(): Promise<void>;
 }
 
 export interface MasterTuning {
@@ -46,7 +49,27 @@ export async function createMasterParts(
   });
   registerMasterRoutes(app, master);
   registerRunRoutes(app, run);
-  return { master, run, startFrameworks: () => run.start() };
+  const others = builtInFrameworks.map((create) =>
+    create({
+      store,
+      app,
+      master,
+      logger: logger.child({ c: 'framework' }),
+      transport: () => localSchedulerTransport(master),
+    }),
+  );
+  return {
+    master,
+    run,
+    async startFrameworks() {
+      await run.start();
+      for (const framework of others) await framework.start();
+    },
+    async stopFrameworks() {
+      run.stop();
+      for (const framework of others) await framework.stop();
+    },
+  };
 }
 
 export interface MasterNodeOptions extends MasterTuning {
@@ -83,7 +106,7 @@ export async function startMasterNode(options: MasterNodeOptions): Promise<Maste
     tokenRequired,
     master: parts.master,
     async stop() {
-      parts.run.stop();
+      await parts.stopFrameworks();
       await parts.master.stop(); // closes the event streams first, so the listener can close
       await app.close();
       await store.close();

@@ -114,7 +114,7 @@ export async function startSingleNode(options: SingleNodeOptions): Promise<Singl
     ...(registry.note ? { registryNote: registry.note } : {}),
     async stop() {
       await registry.running?.close();
-      parts.run.stop();
+      await parts.stopFrameworks();
       await agent.stop();
       await parts.master.stop(); // closes the event streams first, so the listener can close
       await app.close();

@@ -15,6 +15,7 @@ import {
   type Launcher,
   type RecoverResult,
 } from '../runtime/index.js';
+import { resolveUserInRootfs } from '../runtime/user.js';
 import { computeLaunchSpec, type ImageDefaults } from './launch-spec.js';
 
 export interface ContainerizerOptions {
@@ -72,9 +73,10 @@ export class Containerizer implements TaskContainerizer {
       }
     }
     this.options.logger.debug({ task: task.task_id.value }, 'rootfs ready');
-    const spec = computeLaunchSpec(task, defaults, sandbox, rootfs);
     try {
-      await this.launcherFor(task).launch(spec);
+      // The image's USER applies in its own rootfs (names resolved in its /etc/passwd), as with Docker.
+      const user = rootfs && defaults?.User ? await resolveUserInRootfs(defaults.User, rootfs) : undefined;
+      await this.launcherFor(task).launch(computeLaunchSpec(task, defaults, sandbox, rootfs, user));
     } catch (err) {
       if (rootfs) await unmountOverlay(rootfs).catch(() => undefined);
       throw err;

@@ -1,12 +1,15 @@
 import { LABEL_REMOVE_SANDBOX, labelValue, type TaskInfo } from '../api/mesos.js';
 import { scalarOf, type Resource } from '../core/resources.js';
 import type { LaunchSpec } from '../runtime/index.js';
+import type { UserIds } from '../runtime/user.js';
 
 export interface ImageDefaults {
   Env?: string[];
   Cmd?: string[];
   Entrypoint?: string[];
   WorkingDir?: string;
+  /** The image's USER ("name", "uid", "name:group", "uid:gid"), resolved in the rootfs at launch. */
+  User?: string;
 }
 
 export const wantsSandboxRemoved = (task: TaskInfo): boolean =>
@@ -22,6 +25,7 @@ export function computeLaunchSpec(
   image: ImageDefaults | undefined,
   sandbox: string,
   rootfs?: string,
+  user?: UserIds,
 ): LaunchSpec {
   const command = task.command;
   const entrypoint = image?.Entrypoint ?? [];
@@ -46,6 +50,7 @@ export function computeLaunchSpec(
     env,
     ...(cwd ? { cwd } : {}),
     ...(rootfs ? { rootfs } : {}),
+    ...(user ? { user } : {}),
     resources: { cpus: scalarOf(resources, 'cpus'), memMiB: scalarOf(resources, 'mem') },
   };
 }

@@ -42,7 +42,7 @@ describe('berth build on runc', { skip }, () => {
     writeFileSync(join(ctx, 'src/a.txt'), 'a\n');
     writeFileSync(join(ctx, 'src/skip/secret'), 'secret\n');
     writeFileSync(join(ctx, 'src/debug.log'), 'log\n');
-    writeFileSync(join(ctx, 'run.sh'), 'cat /app/greeting; echo "$@"; ls /app/src; cat /opt/inner/b.txt\n');
+    writeFileSync(join(ctx, 'run.sh'), 'cat /app/greeting; echo "$@"; ls /app/src; cat /opt/inner/b.txt; id -u\n');
     mkdirSync(join(ctx, 'bundle/inner'), { recursive: true });
     writeFileSync(join(ctx, 'bundle/inner/b.txt'), 'from tar\n');
     execFileSync('tar', ['-czf', join(ctx, 'bundle.tar.gz'), '-C', join(ctx, 'bundle'), 'inner']);
@@ -62,7 +62,8 @@ describe('berth build on runc', { skip }, () => {
     assert.match(r.stdout, /^Successfully built app:1 sha256:[0-9a-f]{64}$/m);
     const run = await cluster.cli(['run', '--rm', 'app:1']);
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.stdout, 'hi from test\ndefault-arg\na.txt\nfrom tar\n');
+    // The image's USER (nobody, uid 65534 in its /etc/passwd) runs the task.
+    assert.equal(run.stdout, 'hi from test\ndefault-arg\na.txt\nfrom tar\n65534\n');
     const [image] = JSON.parse((await cluster.cli(['inspect', 'app:1'])).stdout) as Array<{
       config: { config: Record<string, unknown> };
     }>;

@@ -4,7 +4,7 @@
  * that digest's lock, which garbage collection takes too.
  */
 import { createReadStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Clock } from '../core/clock.js';
@@ -49,6 +49,19 @@ export class RegistryBlobs {
   open(digest: string, range?: ByteRange): Readable {
     if (this.verifyReads && !range) return this.content.createReadStream(digest);
     return createReadStream(this.content.path(digest), { ...range, highWaterMark: READ_CHUNK });
+  }
+
+  /**
+   * The blob's file, open (a garbage collection that removes it now cannot cut the response short), for
+   * serving without a read stream; undefined when reads are verified, which needs `open`'s hashing stream.
+   */
+  async openFile(digest: string): Promise<FileHandle | undefined> {
+    if (this.verifyReads) return undefined;
+    try {
+      return await open(this.content.path(digest));
+    } catch (err) {
+      throw Object.assign(new BlobUnknownError(digest), { cause: err });
+    }
   }
 
   /**

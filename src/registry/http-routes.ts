@@ -24,6 +24,7 @@ import { OCI_INDEX } from './manifest.js';
 import { checkDigest, checkRepositoryName, isValidRepositoryName } from './names.js';
 import { evaluateRange, formatUploadRange, parseContentRange } from './ranges.js';
 import type { Registry } from './registry.js';
+import { sendFileBody } from './send-file.js';
 import { uploadLocation, type Chunk } from './uploads.js';
 
 export interface RegistryHttpOptions {
@@ -221,14 +222,20 @@ async function blobRoute(
   const range = evaluateRange(header, size);
   if (range.kind === 'unsatisfiable')
     return reply.status(416).header('content-range', `bytes */${size}`).header('content-length', 0).send();
+  const file = await registry.blobs.openFile(digest);
   if (range.kind === 'partial') {
     const { start, end } = range.range;
     void reply
       .status(206)
       .headers({ 'content-range': `bytes ${start}-${end}/${size}`, 'content-length': end - start + 1 });
-    return reply.send(registry.blobs.open(digest, range.range));
+    if (!file) return reply.send(registry.blobs.open(digest, range.range));
+    await sendFileBody(reply, file, size, range.range);
+    return reply;
   }
-  return reply.header('content-length', size).send(registry.blobs.open(digest));
+  void reply.header('content-length', size);
+  if (!file) return reply.send(registry.blobs.open(digest));
+  await sendFileBody(reply, file, size);
+  return reply;
 }
 
 function uploadHeaders(reply: Reply, name: string, id: string, size: number): Reply {

@@ -6,6 +6,8 @@ import { HtpasswdError } from './errors.js';
 // From `openssl passwd -apr1 -salt saltsalt 'secret pw'` and `htpasswd -s`.
 const APR1 = '$apr1$saltsalt$X8iAgaDJSyuAMkpLmM5/H/';
 const SHA = '{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=';
+// From `htpasswd -nbB -C 5 carol 'secret pw'` (Apache's bcrypt, what Docker's registry requires).
+const BCRYPT = '$2y$05$30kiWdQTtrJ1Y4H8xoAS9usYy5VEr8LrrNpcZM.oHoV9j2vsOj2Iy';
 
 test('apr1 matches Apache and OpenSSL', () => {
   assert.equal(apr1Hash('secret pw', 'saltsalt'), APR1);
@@ -20,12 +22,18 @@ test('{SHA} and {PLAIN}', () => {
   assert.equal(verifyHtpasswdPassword('{PLAIN}pw', 'pw2'), false);
 });
 
-test('htpasswd parsing refuses what it cannot verify, bcrypt with a reason', () => {
-  const entries = parseHtpasswd(`# users\nalice:${SHA}\n\nbob:${APR1}\n`);
-  assert.deepEqual([...entries.keys()], ['alice', 'bob']);
+test('bcrypt matches htpasswd -B', () => {
+  assert.equal(verifyHtpasswdPassword(BCRYPT, 'secret pw'), true);
+  assert.equal(verifyHtpasswdPassword(BCRYPT, 'secret px'), false);
+});
+
+test('htpasswd parsing refuses what it cannot verify, naming the line', () => {
+  const entries = parseHtpasswd(`# users\nalice:${SHA}\n\nbob:${APR1}\ncarol:${BCRYPT}\n`);
+  assert.deepEqual([...entries.keys()], ['alice', 'bob', 'carol']);
   assert.throws(
-    () => parseHtpasswd('carol:$2y$05$abcdefghijklmnopqrstuu5hQ3qUe8y7vGx1b2c3d4e5f6g7h8i9j0'),
-    (err: unknown) => err instanceof HtpasswdError && /bcrypt/.test(err.message),
+    () => parseHtpasswd('carol:$2y$05$tooshort'),
+    (err: unknown) =>
+      err instanceof HtpasswdError && /line 1 \(user "carol"\): unsupported hash/.test(err.message),
   );
   assert.throws(() => parseHtpasswd('dave:abDES.hash12'), HtpasswdError);
   assert.throws(() => parseHtpasswd('no-colon'), HtpasswdError);

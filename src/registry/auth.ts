@@ -1,15 +1,17 @@
 /**
- * Basic authentication against an htpasswd file. Supported hashes, all checked with node:crypto:
- * `{SHA}` (base64 SHA-1, `htpasswd -s`), `$apr1$` (Apache MD5, `htpasswd -m`) and `{PLAIN}` (clear text,
- * for tests). bcrypt (`$2y$`, what Docker's registry requires) needs Blowfish, which node:crypto does not
- * offer: such lines are refused when the file is loaded, with a message saying so.
+ * Basic authentication against an htpasswd file. Supported hashes: bcrypt (`$2y$`/`$2b$`/`$2a$`,
+ * `htpasswd -B`, the only kind Docker's registry accepts; checked with bcryptjs), `{SHA}` (base64 SHA-1,
+ * `htpasswd -s`), `$apr1$` (Apache MD5, `htpasswd -m`) and `{PLAIN}` (clear text, for tests). Any other
+ * line (crypt(3), a typo) is refused when the file is loaded, with its line number.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import bcrypt from 'bcryptjs';
 import { readFileSync } from 'node:fs';
 import { HtpasswdError } from './errors.js';
 
 export type HtpasswdEntries = ReadonlyMap<string, string>;
 
+const BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
 const SUPPORTED = /^(\{SHA\}|\$apr1\$|\{PLAIN\})/;
 
 /** Parses `user:hash` lines (blank lines and `#` comments skipped); refuses hashes it cannot verify. */
@@ -22,10 +24,9 @@ export function parseHtpasswd(text: string, source = 'htpasswd'): HtpasswdEntrie
     if (colon <= 0) throw new HtpasswdError(`${source} line ${i + 1}: expected "user:hash"`);
     const user = line.slice(0, colon);
     const hash = line.slice(colon + 1);
-    if (!SUPPORTED.test(hash))
+    if (!SUPPORTED.test(hash) && !BCRYPT.test(hash))
       throw new HtpasswdError(
-        `${source} line ${i + 1} (user "${user}"): unsupported hash; use {SHA} (htpasswd -s), $apr1$ (htpasswd -m) or {PLAIN}` +
-          (/^\$2[aby]\$/.test(hash) ? ' — bcrypt is not available without a Blowfish implementation' : ''),
+        `${source} line ${i + 1} (user "${user}"): unsupported hash; use bcrypt (htpasswd -B), {SHA} (htpasswd -s), $apr1$ (htpasswd -m) or {PLAIN}`,
       );
     entries.set(user, hash);
   });
@@ -97,6 +98,7 @@ export function verifyHtpasswdPassword(hash: string, password: string): boolean 
   if (hash.startsWith('{SHA}'))
     return sameText(hash, `{SHA}${createHash('sha1').update(password).digest('base64')}`);
   if (hash.startsWith('{PLAIN}')) return sameText(hash.slice(7), password);
+  if (BCRYPT.test(hash)) return bcrypt.compareSync(password, hash);
   if (hash.startsWith('$apr1$')) {
     const salt = hash.slice(6).split('$')[0] ?? '';
     return sameText(hash, apr1Hash(password, salt));

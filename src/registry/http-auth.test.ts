@@ -9,10 +9,11 @@ import { errorCode, startTestRegistry } from './test-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-registry-auth-'));
 const htpasswd = join(dir, 'htpasswd');
-// alice / secret ({SHA}, htpasswd -s); bob / secret pw ($apr1$, htpasswd -m)
+// alice / secret ({SHA}, htpasswd -s); bob / secret pw ($apr1$, htpasswd -m); carol / secret pw (bcrypt, -B)
 writeFileSync(
   htpasswd,
-  'alice:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\nbob:$apr1$saltsalt$X8iAgaDJSyuAMkpLmM5/H/\n',
+  'alice:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\nbob:$apr1$saltsalt$X8iAgaDJSyuAMkpLmM5/H/\n' +
+    'carol:$2y$05$30kiWdQTtrJ1Y4H8xoAS9usYy5VEr8LrrNpcZM.oHoV9j2vsOj2Iy\n',
 );
 let reg: Awaited<ReturnType<typeof startTestRegistry>>;
 before(async () => {
@@ -41,7 +42,9 @@ test('wrong password or unknown user: 401', async () => {
   assert.equal((await fetch(`${reg.url}/v2/`, { headers: basic('eve', 'secret') })).status, 401);
 });
 
-test('right credentials ({SHA} and $apr1$): in', async () => {
+test('right credentials ({SHA}, $apr1$ and bcrypt): in', async () => {
+  assert.equal((await fetch(`${reg.url}/v2/`, { headers: basic('carol', 'secret pw') })).status, 200);
+  assert.equal((await fetch(`${reg.url}/v2/`, { headers: basic('carol', 'secret') })).status, 401);
   assert.equal((await fetch(`${reg.url}/v2/`, { headers: basic('alice', 'secret') })).status, 200);
   assert.equal((await fetch(`${reg.url}/v2/`, { headers: basic('bob', 'secret pw') })).status, 200);
   const post = await fetch(`${reg.url}/v2/a/blobs/uploads/`, {
@@ -51,11 +54,11 @@ test('right credentials ({SHA} and $apr1$): in', async () => {
   assert.equal(post.status, 202);
 });
 
-test('an htpasswd file with bcrypt entries is refused at start, saying why', async () => {
-  const bad = join(dir, 'bcrypt');
-  writeFileSync(bad, 'carol:$2y$05$abcdefghijklmnopqrstuuPzBxn7OBXjgKsHPzvFUCLgKjVMcCkG\n');
+test('an htpasswd file with a hash it cannot check is refused at start, naming the line', async () => {
+  const bad = join(dir, 'crypt');
+  writeFileSync(bad, '# users\ncarol:abDES.hash12\n');
   await assert.rejects(
     startRegistry({ root: join(dir, 'root'), port: 0, htpasswd: bad }),
-    (err: unknown) => err instanceof HtpasswdError && /bcrypt/.test(err.message),
+    (err: unknown) => err instanceof HtpasswdError && /line 2 \(user "carol"\)/.test(err.message),
   );
 });

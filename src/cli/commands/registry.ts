@@ -30,7 +30,10 @@ export function registerRegistry(program: Command): void {
     .option('--port <port>', 'port to listen on', '5000')
     .option('--listen <address>', 'address to listen on', '127.0.0.1')
     .option('--data-dir <dir>', 'where blobs and metadata live (default: <berth data dir>/registry)')
-    .option('--htpasswd <file>', 'require basic auth from this htpasswd file ({SHA} or $apr1$ entries)')
+    .option(
+      '--htpasswd <file>',
+      'require basic auth from this htpasswd file (bcrypt from htpasswd -B, {SHA} or $apr1$ entries)',
+    )
     .option(
       '--gc-interval <duration>',
       'collect garbage this often, e.g. 1h (default: only on POST /admin/gc)',

@@ -1,7 +1,6 @@
 /**
- * Two-level scheduling under quotas, with real frameworks on the HTTP scheduler API: each takes one task
- * per offer and hands the rest back, so the allocator's order decides who gets what. (Weights are checked
- * by the allocator's own simulation test, compute-allocation.property.test.ts.)
+ * Two-level scheduling under weights and quotas, with real frameworks on the HTTP scheduler API: each takes
+ * one task per offer and hands the rest back, so the allocator's order decides who gets what.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +9,10 @@ import type { Offer } from '../../src/api/mesos.js';
 import type { RoleView } from '../../src/api/operator.js';
 import { scalar, scalarOf } from '../../src/core/resources.js';
 import { HttpSchedulerTransport, SchedulerClient } from '../../src/sdk/index.js';
-import { Cluster, eventually } from './harness.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BerthProcess, Cluster, eventually } from './harness.js';
 
 /** A framework that wants `tasks` tasks of `cpus` each in `role`, launching one per offer. */
 function greedy(
@@ -18,6 +20,7 @@ function greedy(
   role: string,
   cpus: number,
   tasks: number,
+  command = 'sleep 120',
 ): SchedulerClient & { launched: () => number } {
   let launched = 0;
   const client: SchedulerClient = new SchedulerClient({
@@ -38,7 +41,7 @@ function greedy(
               task_id: { value: id },
               agent_id: offer.agent_id,
               resources: [scalar('cpus', cpus), scalar('mem', 16)],
-              command: { value: 'sleep 120' },
+              command: { value: command },
             };
             await client.launch([offer.id.value], [task], 0);
           } else await client.decline([offer.id.value], 0);
@@ -97,4 +100,65 @@ test('a quota guarantee is met against a greedy role, and its limit is never exc
   const after = await roles(cluster.url);
   assert.ok((after.get('guaranteed') ?? 0) <= 4, `limit 4 cpus, holds ${after.get('guaranteed')}`);
   assert.ok((held.get('guaranteed') ?? 0) >= 3);
+});
+
+test('two roles with weights 1 and 3 share the cpus of three agents 1:3 over time', async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'berth-weights-'));
+  const env = { ...process.env, BERTH_HOME: home };
+  const master = await new BerthProcess(['master', '--port', '0'], env).start();
+  const agents: BerthProcess[] = [];
+  t.after(async () => {
+    for (const agent of agents) await agent.stop('SIGKILL');
+    await master.stop('SIGKILL');
+    rmSync(home, { recursive: true, force: true });
+  });
+  await post(master.url, '/api/v1/weights', { role: 'light', weight: 1 });
+  await post(master.url, '/api/v1/weights', { role: 'heavy', weight: 3 });
+  // Both frameworks subscribe before any agent joins, and take short tasks, so the cpus keep changing
+  // hands and the allocator's weighted order decides each time.
+  const light = greedy(master.url, 'light', 1, 10_000, 'sleep 2');
+  const heavy = greedy(master.url, 'heavy', 1, 10_000, 'sleep 2');
+  t.after(() => light.close());
+  t.after(() => heavy.close());
+  await light.subscribe();
+  await heavy.subscribe();
+  for (let i = 0; i < 3; i++)
+    agents.push(
+      await new BerthProcess(
+        [
+          'agent',
+          '--port',
+          '0',
+          '--work-dir',
+          join(home, `agent-${i}`),
+          '--runtime',
+          'process',
+          '--resources',
+          'cpus:4;mem:4096',
+        ],
+        { ...env, BERTH_MASTER: master.url },
+      ).start(),
+    );
+  await eventually(
+    async () => {
+      const r = await roles(master.url);
+      return (r.get('light') ?? 0) + (r.get('heavy') ?? 0) >= 12 ? true : undefined;
+    },
+    30_000,
+    'all 12 cpus to be in use',
+  );
+  let lightSum = 0;
+  let heavySum = 0;
+  for (let i = 0; i < 16; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    const r = await roles(master.url);
+    lightSum += r.get('light') ?? 0;
+    heavySum += r.get('heavy') ?? 0;
+  }
+  assert.ok(light.launched() > 3 && heavy.launched() > 9, 'tasks kept cycling');
+  const ratio = heavySum / Math.max(lightSum, 1);
+  assert.ok(
+    ratio >= 2.4 && ratio <= 3.6,
+    `heavy:light cpus ${heavySum}:${lightSum} (ratio ${ratio.toFixed(2)})`,
+  );
 });

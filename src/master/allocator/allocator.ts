@@ -292,8 +292,8 @@ export class Allocator {
   }
 
   /**
-   * Gives resources back: an offer declined, rescinded or partly used, or a task that ended. With
-   * `refuseSeconds` > 0 the framework is not offered these resources (or less) on this agent again for
+   * Gives resources back: an offer declined, rescinded or partly used (with the framework's
+   * `refuseSeconds`), or a task that ended (without). With `refuseSeconds` > 0 the framework is not offered these resources (or less) on this agent again for
    * that long, in that role.
    */
   recoverResources(
@@ -320,7 +320,10 @@ export class Allocator {
         addFilter(f, role, agentId, { resources: list, until: this.options.clock.now() + ms });
       }
     }
-    this.requestAllocation();
+    // Resources a task gave back are offered at once. What a framework declined or left unused (it passed
+    // a refuse filter, perhaps of 0 s) waits for the next batch, as in Mesos: re-offering it at once to the
+    // same framework, which just said no, would spin the master in a decline loop.
+    if (refuseSeconds === undefined) this.requestAllocation();
   }
 
   /**

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import type { AgentEvent, OutputRecord } from '../api/agent.js';
 import {
   isTerminal,
+  REASON_TASK_CHECK_STATUS_UPDATED,
+  REASON_TASK_HEALTH_CHECK_STATUS_UPDATED,
   type AgentInfo,
+  type CheckStatusInfo,
   type FrameworkInfo,
   type TaskInfo,
   type TaskState,
@@ -20,6 +23,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import type { Resource } from '../core/resources.js';
 import type { ExitStatus } from '../runtime/index.js';
 import type { StateStore } from '../store/index.js';
+import { ProbingTaskChecker, type CheckRun, type TaskChecker } from './checks/index.js';
 import type { TaskContainerizer } from './containerizer.js';
 import { AgentTaskNotFoundError, SandboxRemovedError } from './errors.js';
 import { wantsSandboxRemoved } from './launch-spec.js';
@@ -42,8 +46,13 @@ export interface AgentOptions {
   attributes?: AgentInfo['attributes'];
   /** How long an `--rm` sandbox waits for a reader of its output before it is removed anyway. */
   removeGraceMs?: number;
-  /** How often the agent tells the master it is alive (default 15 s). */
+  /**
+   * How often the agent tells the master it is alive (default 15 s). 0: the agent keeps no timer of its
+   * own and its owner calls `heartbeat()` (the simulator ticks thousands of hollow agents from one timer).
+   */
   heartbeatSeconds?: number;
+  /** Runs health and readiness checks (default: real probes; hollow agents pass `instantTaskChecker`). */
+  checker?: TaskChecker;
 }
 
 interface Runtime {
@@ -53,7 +62,14 @@ interface Runtime {
   wakers: Set<() => void>;
   killRequested: boolean;
   finalizing?: Promise<void>;
+  /** The task's running health and readiness checks. */
+  checks?: CheckRun;
+  /** Set when failed health checks killed the task: its final update's message. */
+  unhealthy?: string;
 }
+
+/** How long a task killed by its health check gets after SIGTERM, unless its kill_policy says (Mesos: 3 s). */
+const HEALTH_KILL_GRACE_SECONDS = 3;
 
 const ID_KEY = 'agent/id';
 const LAUNCH_WAIT_MS = 10_000;
@@ -66,6 +82,7 @@ export class Agent {
   private readonly runtimes = new Map<string, Runtime>();
   private readonly launchWaiters = new Set<(taskId: string) => void>();
   private readonly updates: StatusUpdateManager;
+  private readonly checker: TaskChecker;
   private agentId: string | undefined;
   private streamId: string | undefined;
   private stopping = false;
@@ -76,6 +93,7 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
+    this.checker = options.checker ?? new ProbingTaskChecker({ clock: this.clock });
     this.updates = new StatusUpdateManager({
       clock: this.clock,
       tasks: this.tasks,
@@ -103,8 +121,10 @@ export class Agent {
       if (isTerminal(task.status.state)) continue;
       const runtime = this.newRuntime(id);
       const found = await this.options.containerizer.recover(task.task, task.sandbox);
-      if (found.state === 'running') void this.watch(id, task, runtime);
-      else if (found.state === 'exited') void this.finish(id, task, runtime, found.status);
+      if (found.state === 'running') {
+        this.startChecks(id, task, runtime);
+        void this.watch(id, task, runtime);
+      } else if (found.state === 'exited') void this.finish(id, task, runtime, found.status);
       else
         this.terminal(id, task, runtime, 'TASK_LOST', {
           message: `lost while the agent was down: ${found.message}`,
@@ -117,12 +137,14 @@ export class Agent {
   async start(): Promise<void> {
     this.subscribed = this.subscribe();
     await this.subscribed;
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), (this.options.heartbeatSeconds ?? 15) * 1000);
+    const seconds = this.options.heartbeatSeconds ?? 15;
+    if (seconds <= 0) return;
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), seconds * 1000);
     this.heartbeatTimer.unref();
   }
 
   /** Tells the master this agent is alive; a master that hears nothing marks it unreachable. */
-  private heartbeat(): void {
+  heartbeat(): void {
     const streamId = this.streamId;
     if (!streamId || !this.agentId) return;
     this.options.link
@@ -136,6 +158,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    for (const runtime of this.runtimes.values()) runtime.checks?.stop();
     this.updates.stop();
     this.options.link.close();
     await this.options.store.apply([]);
@@ -176,8 +199,10 @@ export class Agent {
       if (this.stopping) return;
       this.subscribe().catch((err: unknown) => {
         this.logger.warn({ err: describeError(err) }, 'subscribing to the master failed');
-        this.reconnectDelay = Math.min(this.reconnectDelay * 2, 10_000);
-        this.clock.setTimeout(retry, this.reconnectDelay);
+        // A restarted or failed-over master is back within seconds: back off only up to 2 s, with jitter
+        // so that thousands of agents do not all knock at once.
+        this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2_000);
+        this.clock.setTimeout(retry, this.reconnectDelay * (0.75 + Math.random() * 0.5));
       });
     };
     this.clock.setTimeout(retry, this.reconnectDelay);
@@ -249,8 +274,10 @@ export class Agent {
       return;
     }
     this.logger.debug({ task: id }, 'task started');
+    task.running_at = this.clock.now();
     this.update(id, 'TASK_RUNNING');
     if (runtime.killRequested) void this.options.containerizer.kill(task.task, task.sandbox, 'SIGKILL');
+    else this.startChecks(id, task, runtime);
     await this.watch(id, task, runtime);
   }
 
@@ -270,9 +297,15 @@ export class Agent {
     const killed = runtime.killRequested;
     const state: TaskState = killed ? 'TASK_KILLED' : exit.exitCode === 0 ? 'TASK_FINISHED' : 'TASK_FAILED';
     const message =
-      exit.message ?? (exit.signal ? `killed by ${exit.signal}` : `exited with status ${exit.exitCode}`);
+      runtime.unhealthy ??
+      exit.message ??
+      (exit.signal ? `killed by ${exit.signal}` : `exited with status ${exit.exitCode}`);
     const code = exitCodeOf(exit);
-    this.terminal(id, task, runtime, state, { message, ...(code !== undefined ? { exit_code: code } : {}) });
+    this.terminal(id, task, runtime, state, {
+      message,
+      ...(code !== undefined ? { exit_code: code } : {}),
+      ...(runtime.unhealthy !== undefined ? { healthy: false } : {}),
+    });
     this.scheduleRemoval(id, task, runtime);
   }
 
@@ -289,6 +322,7 @@ export class Agent {
     state: TaskState,
     extra: Partial<TaskStatus>,
   ): void {
+    runtime.checks?.stop();
     this.update(id, state, extra);
     runtime.markExited();
     this.logger.info({ task: id, state, exit: extra.exit_code }, 'task ended');
@@ -310,6 +344,7 @@ export class Agent {
     const runtime = this.runtimes.get(id);
     if (!task || !runtime || isTerminal(task.status.state)) return;
     runtime.killRequested = true;
+    runtime.checks?.stop();
     if (task.status.state !== 'TASK_RUNNING') return;
     await this.options.containerizer.kill(task.task, task.sandbox, graceSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
     if (graceSeconds <= 0) return;
@@ -394,8 +429,47 @@ export class Agent {
       state,
       source: 'SOURCE_AGENT',
       timestamp: this.clock.now() / 1000,
+      // The last health verdict and check result ride along on later updates, as in Mesos.
+      ...(task.status.healthy !== undefined ? { healthy: task.status.healthy } : {}),
+      ...(task.status.check_status ? { check_status: task.status.check_status } : {}),
       ...extra,
     });
+  }
+
+  /**
+   * Runs the task's health and readiness checks while it runs. Each change of a result is a TASK_RUNNING
+   * update; too many health check failures kill the task (TASK_KILLED, `healthy: false`).
+   */
+  private startChecks(id: string, task: AgentTask, runtime: Runtime): void {
+    if (!task.task.health_check && !task.task.check) return;
+    const exec = this.options.containerizer.exec?.bind(this.options.containerizer);
+    const stillRunning = (): boolean => task.status.state === 'TASK_RUNNING' && !runtime.killRequested;
+    runtime.checks = this.checker.start(
+      {
+        task: task.task,
+        startedAt: task.running_at ?? task.launched_at,
+        ...(task.status.healthy !== undefined ? { lastHealthy: task.status.healthy } : {}),
+        ...(task.status.check_status ? { lastCheckStatus: task.status.check_status } : {}),
+        ...(exec ? { exec: (command, timeoutMs) => exec(task.task, task.sandbox, command, timeoutMs) } : {}),
+      },
+      {
+        healthChanged: (healthy) => {
+          if (!stillRunning()) return;
+          this.update(id, 'TASK_RUNNING', { healthy, reason: REASON_TASK_HEALTH_CHECK_STATUS_UPDATED });
+        },
+        checkChanged: (status: CheckStatusInfo) => {
+          if (!stillRunning()) return;
+          this.update(id, 'TASK_RUNNING', { check_status: status, reason: REASON_TASK_CHECK_STATUS_UPDATED });
+        },
+        unhealthy: (message) => {
+          if (!stillRunning()) return;
+          this.logger.info({ task: id, message }, 'killing an unhealthy task');
+          runtime.unhealthy = message;
+          const nanos = task.task.kill_policy?.grace_period.nanoseconds;
+          void this.kill(id, nanos !== undefined ? nanos / 1e9 : HEALTH_KILL_GRACE_SECONDS);
+        },
+      },
+    );
   }
 
   private sendUpdate(frameworkId: string, status: TaskStatus): void {

@@ -3,20 +3,29 @@
  * lower dirs, shared by all tasks, and a writable upper dir per task) plus a launcher (runc or process).
  * A task's sandbox holds its logs (`stdout`, `stderr`), its upper dir and its rootfs mount point.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { TaskInfo } from '../api/mesos.js';
+import { chown, mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { CommandInfo, TaskInfo } from '../api/mesos.js';
 import type { Logger } from '../core/logger.js';
 import { resolveOrPull, type ImageStore } from '../image/index.js';
 import {
   mountOverlay,
   unmountOverlay,
+  type ExecStatus,
   type ExitStatus,
   type Launcher,
+  type LaunchSpec,
   type RecoverResult,
 } from '../runtime/index.js';
 import { resolveUserInRootfs } from '../runtime/user.js';
+import { fetchUris } from './fetcher.js';
 import { computeLaunchSpec, type ImageDefaults } from './launch-spec.js';
+
+/**
+ * Where a container sees its sandbox's files (fetched URIs among them), as in Mesos. On the host this is
+ * `<sandbox>/files`: the sandbox itself holds the runtime's own files, which a task must not touch.
+ */
+export const CONTAINER_SANDBOX = '/mnt/mesos/sandbox';
 
 export interface ContainerizerOptions {
   images: ImageStore;
@@ -38,6 +47,8 @@ export interface TaskContainerizer {
   recover(task: TaskInfo, sandbox: string): Promise<RecoverResult>;
   cleanup(task: TaskInfo, sandbox: string): Promise<void>;
   remove(sandbox: string): Promise<void>;
+  /** Runs a command check's command beside the running task; absent: command checks fail, saying so. */
+  exec?(task: TaskInfo, sandbox: string, command: CommandInfo, timeoutMs: number): Promise<ExecStatus>;
 }
 
 export class Containerizer implements TaskContainerizer {
@@ -76,11 +87,58 @@ export class Containerizer implements TaskContainerizer {
     try {
       // The image's USER applies in its own rootfs (names resolved in its /etc/passwd), as with Docker.
       const user = rootfs && defaults?.User ? await resolveUserInRootfs(defaults.User, rootfs) : undefined;
-      await this.launcherFor(task).launch(computeLaunchSpec(task, defaults, sandbox, rootfs, user));
+      const spec = computeLaunchSpec(task, defaults, sandbox, rootfs, user);
+      await this.launcherFor(task).launch(await this.prepareSandboxFiles(task, spec, sandbox, rootfs));
     } catch (err) {
       if (rootfs) await unmountOverlay(rootfs).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Fetches the task's URIs and tells it where its files are (`MESOS_SANDBOX`). A task on the host gets
+   * them in its sandbox, its working directory; a container gets `<sandbox>/files` bind-mounted at
+   * `/mnt/mesos/sandbox`.
+   */
+  private async prepareSandboxFiles(
+    task: TaskInfo,
+    spec: LaunchSpec,
+    sandbox: string,
+    rootfs: string | undefined,
+  ): Promise<LaunchSpec> {
+    const uris = task.command?.uris ?? [];
+    if (!rootfs) {
+      // The task's logs and the runtime's files share the sandbox: no artifact may replace them.
+      await fetchUris(uris, sandbox, { reserved: ['stdout', 'stderr', '.runtime'] });
+      return { ...spec, env: { MESOS_SANDBOX: resolve(sandbox), ...spec.env } };
+    }
+    const files = join(sandbox, 'files');
+    await mkdir(files, { recursive: true, mode: 0o755 });
+    await fetchUris(uris, files);
+    if (spec.user) await chown(files, spec.user.uid, spec.user.gid);
+    return {
+      ...spec,
+      env: { MESOS_SANDBOX: CONTAINER_SANDBOX, ...spec.env },
+      mounts: [...(spec.mounts ?? []), { source: resolve(files), destination: CONTAINER_SANDBOX }],
+    };
+  }
+
+  /**
+   * A command check: `runc exec` in the task's container (its environment, plus the command's), or a
+   * process in the sandbox with the task's environment, MESOS_SANDBOX and the command's.
+   */
+  exec(task: TaskInfo, sandbox: string, command: CommandInfo, timeoutMs: number): Promise<ExecStatus> {
+    const launcher = this.launcherFor(task);
+    const check = computeLaunchSpec({ ...task, command }, undefined, sandbox);
+    const env =
+      launcher.kind === 'runc'
+        ? check.env
+        : {
+            ...computeLaunchSpec(task, undefined, sandbox).env,
+            MESOS_SANDBOX: resolve(sandbox),
+            ...check.env,
+          };
+    return launcher.exec(task.task_id.value, sandbox, { args: check.args, env, timeoutMs });
   }
 
   wait(task: TaskInfo, sandbox: string): Promise<ExitStatus> {

@@ -13,4 +13,6 @@ export interface AgentTask {
   /** The sandbox was removed after the task ended (`--rm`). */
   removed: boolean;
   launched_at: number;
+  /** When the task reached TASK_RUNNING (ms): its checks' delay and grace period count from here. */
+  running_at?: number;
 }

@@ -27,6 +27,19 @@ export const Label = Type.Object({ key: Type.String(), value: Type.Optional(Type
 export const Labels = Type.Object({ labels: Type.Array(Label) });
 export type Labels = Static<typeof Labels>;
 
+export const CommandUri = Type.Object(
+  {
+    value: Type.String({ minLength: 1 }),
+    /** Extract `.tar`, `.tar.gz`, `.tgz` and `.zip` into the sandbox; default true. */
+    extract: Type.Optional(Type.Boolean()),
+    executable: Type.Optional(Type.Boolean()),
+    /** The file name in the sandbox; default the last path segment of `value`. */
+    output_file: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  open,
+);
+export type CommandUri = Static<typeof CommandUri>;
+
 export const CommandInfo = Type.Object(
   {
     shell: Type.Optional(Type.Boolean()),
@@ -38,10 +51,79 @@ export const CommandInfo = Type.Object(
     user: Type.Optional(Type.String()),
     /** berth: the working directory inside the container (Docker's `-w`). */
     working_dir: Type.Optional(Type.String()),
+    /**
+     * Artifacts fetched into the sandbox before the task starts: http(s)://, file:// or an absolute
+     * path. `.tar`, `.tar.gz`/`.tgz` and `.zip` are extracted unless `extract` is false.
+     */
+    uris: Type.Optional(Type.Array(CommandUri)),
   },
   open,
 );
 export type CommandInfo = Static<typeof CommandInfo>;
+
+const CheckType = Type.Union([Type.Literal('HTTP'), Type.Literal('TCP'), Type.Literal('COMMAND')]);
+export type CheckType = Static<typeof CheckType>;
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+const Seconds = Type.Number({ minimum: 0 });
+
+/**
+ * A health check, run by the agent while the task is RUNNING. `port` is a host port: tasks use host
+ * networking, so the agent checks `127.0.0.1:port`. Defaults as in Mesos: delay 15, interval 10,
+ * timeout 20, consecutive_failures 3, grace period 10.
+ */
+export const HealthCheck = Type.Object(
+  {
+    type: CheckType,
+    http: Type.Optional(
+      Type.Object(
+        {
+          port: Port,
+          path: Type.Optional(Type.String()),
+          scheme: Type.Optional(Type.Literal('http')),
+          /** Healthy statuses; 200–399 when absent. */
+          statuses: Type.Optional(Type.Array(Type.Integer({ minimum: 100, maximum: 599 }))),
+        },
+        open,
+      ),
+    ),
+    tcp: Type.Optional(Type.Object({ port: Port }, open)),
+    command: Type.Optional(CommandInfo),
+    delay_seconds: Type.Optional(Seconds),
+    interval_seconds: Type.Optional(Seconds),
+    timeout_seconds: Type.Optional(Seconds),
+    /** berth: 0 never kills (as Marathon's maxConsecutiveFailures: 0). */
+    consecutive_failures: Type.Optional(Type.Integer({ minimum: 0 })),
+    grace_period_seconds: Type.Optional(Seconds),
+  },
+  open,
+);
+export type HealthCheck = Static<typeof HealthCheck>;
+
+/** A general (readiness) check: its result is reported in `TaskStatus.check_status`, nothing is killed. */
+export const CheckInfo = Type.Object(
+  {
+    type: CheckType,
+    http: Type.Optional(Type.Object({ port: Port, path: Type.Optional(Type.String()) }, open)),
+    tcp: Type.Optional(Type.Object({ port: Port }, open)),
+    command: Type.Optional(Type.Object({ command: CommandInfo }, open)),
+    delay_seconds: Type.Optional(Seconds),
+    interval_seconds: Type.Optional(Seconds),
+    timeout_seconds: Type.Optional(Seconds),
+  },
+  open,
+);
+export type CheckInfo = Static<typeof CheckInfo>;
+
+/** The result of a CheckInfo, as sent in `TaskStatus.check_status`. */
+export interface CheckStatusInfo {
+  type: CheckType;
+  http?: { status_code?: number };
+  tcp?: { succeeded?: boolean };
+  command?: { exit_code?: number };
+}
+
+export const REASON_TASK_HEALTH_CHECK_STATUS_UPDATED = 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED';
+export const REASON_TASK_CHECK_STATUS_UPDATED = 'REASON_TASK_CHECK_STATUS_UPDATED';
 
 export const ContainerInfo = Type.Object(
   {
@@ -70,6 +152,9 @@ export const TaskInfo = Type.Object(
     container: Type.Optional(ContainerInfo),
     labels: Type.Optional(Labels),
     kill_policy: Type.Optional(Type.Object({ grace_period: Type.Object({ nanoseconds: Type.Integer() }) })),
+    health_check: Type.Optional(HealthCheck),
+    /** A readiness check (Mesos's CheckInfo). */
+    check: Type.Optional(CheckInfo),
   },
   open,
 );
@@ -118,6 +203,10 @@ export interface TaskStatus {
   uuid?: string;
   /** berth: the exit code of a task that exited (absent when it was killed by a signal). */
   exit_code?: number;
+  /** The health check's verdict, on updates with REASON_TASK_HEALTH_CHECK_STATUS_UPDATED and after. */
+  healthy?: boolean;
+  /** The readiness check's last result, on updates with REASON_TASK_CHECK_STATUS_UPDATED and after. */
+  check_status?: CheckStatusInfo;
 }
 
 export interface Offer {

@@ -8,6 +8,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerPs } from './commands/ps.js';
 import { registerRun } from './commands/run.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerUp } from './commands/up.js';
 import { registerRegistry } from './commands/registry.js';
 import { registerMaster } from './commands/master.js';
@@ -25,6 +26,9 @@ import { registerInspect } from './commands/inspect.js';
 import { registerSave } from './commands/save.js';
 import { registerLoad } from './commands/load.js';
 import { registerPrune } from './commands/prune.js';
+import { registerSim } from './commands/sim.js';
+import { registerApply } from './commands/apply.js';
+import { registerServices } from './commands/services.js';
 import { exit } from './context.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
@@ -53,6 +57,7 @@ Quick start:
   registerClusterCommands(program);
   registerImageCommands(program);
   registerRun(program);
+  registerJobs(program);
   registerPs(program);
   registerLogs(program);
   registerKill(program);
@@ -69,6 +74,9 @@ Quick start:
   registerSave(program);
   registerLoad(program);
   registerPrune(program);
+  registerSim(program);
+  registerApply(program);
+  registerServices(program);
   return program;
 }
 

@@ -96,8 +96,11 @@ export class MasterCore {
   async recover(): Promise<void> {
     const state = await this.writer.load();
     const now = this.clock.now();
-    // Everyone gets the full timeouts, counted from this start, to come back.
-    for (const record of state.frameworks) this.frameworks.set(record.id, { record, disconnectedAt: now });
+    // Everyone gets the full timeouts, counted from this start, to come back. A framework's failover
+    // timeout starts once the agents' re-registration window has passed (after a master failover even a
+    // framework with failover_timeout 0 gets that long to re-subscribe).
+    for (const record of state.frameworks)
+      this.frameworks.set(record.id, { record, disconnectedAt: now + this.agentTimeoutMs });
     for (const record of state.agents)
       this.agents.set(record.id, { record, state: 'DISCONNECTED', lastSeen: now });
     for (const id of state.removedAgents) this.removedAgents.add(id);
@@ -515,7 +518,7 @@ export class MasterCore {
         this.writer.putTask(record);
       }
     }
-    for (const task of this.tasks.values()) {
+    for (const task of this.tasks.activeOn(agentId)) {
       if (task.agent_id !== agentId || isTerminal(task.status.state) || reported.has(task.id)) continue;
       this.applyStatus(task, {
         ...task.status,
@@ -556,7 +559,7 @@ export class MasterCore {
     this.allocator.deactivateAgent(id);
     for (const [offerId, offer] of this.offers) if (offer.agent_id.value === id) this.rescindOffer(offerId);
     this.logger.warn({ agent: id }, 'agent unreachable');
-    for (const task of this.tasks.values()) {
+    for (const task of this.tasks.activeOn(id)) {
       if (task.agent_id !== id || isTerminal(task.status.state)) continue;
       this.applyStatus(task, {
         ...task.status,
@@ -572,7 +575,7 @@ export class MasterCore {
 
   /** Unreachable too long: the agent is forgotten and its tasks are GONE. */
   protected removeAgent(id: string): void {
-    for (const task of this.tasks.values()) {
+    for (const task of this.tasks.activeOn(id)) {
       if (task.agent_id !== id || isTerminal(task.status.state)) continue;
       this.applyStatus(task, {
         ...task.status,

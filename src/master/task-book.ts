@@ -11,6 +11,8 @@ import { toTaskView } from './views.js';
 
 export class TaskBook {
   private readonly tasks = new Map<string, TaskRecord>();
+  /** Task ids by agent: an agent's (re-)subscription must not scan every task of the cluster. */
+  private readonly byAgent = new Map<string, Set<string>>();
   private readonly watchers = new Set<(task: TaskRecord) => void>();
 
   get(id: string): TaskRecord | undefined {
@@ -30,13 +32,28 @@ export class TaskBook {
   }
 
   set(task: TaskRecord): void {
+    const before = this.tasks.get(task.id);
+    if (before && before.agent_id !== task.agent_id) this.byAgent.get(before.agent_id)?.delete(task.id);
     this.tasks.set(task.id, task);
+    let ids = this.byAgent.get(task.agent_id);
+    if (!ids) this.byAgent.set(task.agent_id, (ids = new Set()));
+    ids.add(task.id);
     for (const watcher of [...this.watchers]) watcher(task);
+  }
+
+  /** Every task the master placed on (or learned from) an agent, terminal ones included; a copy. */
+  onAgent(agentId: string): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (const id of this.byAgent.get(agentId) ?? []) {
+      const task = this.tasks.get(id);
+      if (task) out.push(task);
+    }
+    return out;
   }
 
   /** Non-terminal tasks on an agent. */
   activeOn(agentId: string): TaskRecord[] {
-    return [...this.tasks.values()].filter((t) => t.agent_id === agentId && !isTerminal(t.status.state));
+    return this.onAgent(agentId).filter((t) => !isTerminal(t.status.state));
   }
 
   usedOn(agentId: string): Resource[] {

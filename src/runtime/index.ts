@@ -4,7 +4,15 @@ import { ProcessLauncher } from './process-launcher.js';
 import { RUNC, RuncLauncher } from './runc-launcher.js';
 import type { Launcher } from './types.js';
 
-export type { ExitStatus, LaunchSpec, Launcher, LauncherOptions, RecoverResult } from './types.js';
+export type {
+  ExecSpec,
+  ExecStatus,
+  ExitStatus,
+  LaunchSpec,
+  Launcher,
+  LauncherOptions,
+  RecoverResult,
+} from './types.js';
 export { computeRuntimeConfig, type RuntimeConfig } from './runc-config.js';
 export { parseProcLimits, readHostLimits, type HostLimits } from './host-limits.js';
 export { computeExitStatus } from './exit-status.js';

@@ -150,3 +150,25 @@ test('a supervisor killed without writing exit: wait says "supervisor died", rec
   for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(10);
   assert.ok(!isAlive(pid), 'destroy killed the orphaned task');
 });
+
+test('exec runs in the sandbox with the given env; a timeout kills it and says so', async (t) => {
+  const { launcher, spec } = setup(t, ['sleep', '30']);
+  await launcher.launch(spec);
+  const ok = await launcher.exec(spec.id, spec.sandbox, {
+    args: ['/bin/sh', '-c', 'echo "$WHO"; pwd; exit 3'],
+    env: { WHO: 'check', PATH },
+    timeoutMs: 10_000,
+  });
+  assert.deepEqual([ok.exitCode, ok.timedOut], [3, false]);
+  assert.deepEqual(ok.output.split('\n'), ['check', spec.sandbox]);
+  const started = Date.now();
+  const slow = await launcher.exec(spec.id, spec.sandbox, { args: ['sleep', '20'], env: {}, timeoutMs: 200 });
+  assert.equal(slow.timedOut, true);
+  assert.ok(Date.now() - started < 5000);
+  const missing = await launcher.exec(spec.id, spec.sandbox, {
+    args: ['no-such-cmd'],
+    env: {},
+    timeoutMs: 1000,
+  });
+  assert.equal(missing.exitCode, 127);
+});

@@ -11,7 +11,16 @@ import {
 } from './launch-common.js';
 import { DEFAULT_PATH } from './runc-config.js';
 import { isSupervisorAlive, readExitStatus, readPid, runtimeFiles, spawnSupervisor } from './supervisor.js';
-import type { ExitStatus, LaunchSpec, Launcher, LauncherOptions, RecoverResult } from './types.js';
+import { execCommand } from './exec-command.js';
+import type {
+  ExecSpec,
+  ExecStatus,
+  ExitStatus,
+  LaunchSpec,
+  Launcher,
+  LauncherOptions,
+  RecoverResult,
+} from './types.js';
 
 const SETSID = ['/usr/bin/setsid', '/bin/setsid'].find((p) => existsSync(p)) ?? 'setsid';
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? 'setpriv';
@@ -95,6 +104,14 @@ export class ProcessLauncher implements Launcher {
     }
     this.supervisors.delete(files.sandbox);
     rmSync(files.dir, { recursive: true, force: true });
+  }
+
+  /** Runs the command on the host, in the sandbox, with `spec.env` as its whole environment. */
+  exec(_id: string, sandbox: string, spec: ExecSpec): Promise<ExecStatus> {
+    const [program = '', ...args] = spec.args;
+    const env = 'PATH' in spec.env ? spec.env : { PATH: DEFAULT_PATH, ...spec.env };
+    const cwd = resolve(sandbox, spec.cwd ?? '.');
+    return execCommand(program, args, { env, cwd, timeoutMs: spec.timeoutMs });
   }
 }
 

@@ -89,6 +89,27 @@ test('mounts and masked paths follow `runc spec`', () => {
   assert.ok(config.linux.readonlyPaths.includes('/proc/sys'));
 });
 
+test('bind mounts from the spec come after the defaults, rw unless readonly', () => {
+  const config = computeRuntimeConfig(
+    mockSpec({
+      mounts: [
+        { source: '/sb/files', destination: '/mnt/mesos/sandbox' },
+        { source: '/etc/ro', destination: '/ro', readonly: true },
+      ],
+    }),
+    HOST,
+  );
+  assert.deepEqual(config.mounts.slice(-2), [
+    {
+      destination: '/mnt/mesos/sandbox',
+      type: 'bind',
+      source: '/sb/files',
+      options: ['rbind', 'rprivate', 'rw'],
+    },
+    { destination: '/ro', type: 'bind', source: '/etc/ro', options: ['rbind', 'rprivate', 'ro'] },
+  ]);
+});
+
 test('rlimits: NOFILE 1024 when the host allows it', () => {
   assert.deepEqual(computeRlimits(HOST), [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }]);
   assert.deepEqual(computeRlimits({}), [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }]);

@@ -127,7 +127,15 @@ export function computeRuntimeConfig(spec: LaunchSpec, hostLimits: HostLimits): 
     },
     root: { path: spec.rootfs ?? '', readonly: false },
     hostname: spec.id.slice(0, HOST_NAME_MAX),
-    mounts: DEFAULT_MOUNTS.map((m) => ({ ...m, ...(m.options ? { options: [...m.options] } : {}) })),
+    mounts: [
+      ...DEFAULT_MOUNTS.map((m) => ({ ...m, ...(m.options ? { options: [...m.options] } : {}) })),
+      ...(spec.mounts ?? []).map((m) => ({
+        destination: m.destination,
+        type: 'bind',
+        source: m.source,
+        options: ['rbind', 'rprivate', m.readonly ? 'ro' : 'rw'],
+      })),
+    ],
     linux: {
       cgroupsPath: `/berth/${spec.id}`,
       resources: { devices: [{ allow: false, access: 'rwm' }], ...computeResources(spec.resources) },

@@ -146,6 +146,33 @@ describe('runc launcher', { skip }, () => {
     assert.equal((await launcher.recover(spec.id, spec.sandbox)).state, 'lost');
   });
 
+  test('exec runs in the container with its env plus the extra env; a timeout is reported', async (t) => {
+    const spec = await container(t, ['sleep', '30'], { env: { GREETING: 'hi' } });
+    await launcher.launch(spec);
+    t.after(() => launcher.destroy(spec.id, spec.sandbox));
+    const ok = await launcher.exec(spec.id, spec.sandbox, {
+      args: ['sh', '-c', 'echo "$GREETING $EXTRA $(hostname)"; exit 4'],
+      env: { EXTRA: 'there' },
+      timeoutMs: 10_000,
+    });
+    assert.deepEqual([ok.exitCode, ok.timedOut, ok.output], [4, false, `hi there ${spec.id}`]);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      await launcher.exec(spec.id, spec.sandbox, { args: ['true'], env: {}, timeoutMs: 10_000 });
+      times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    t.diagnostic(`runc exec of \`true\` (a command check): median ${times[2]?.toFixed(1)} ms of 5`);
+    const slow = await launcher.exec(spec.id, spec.sandbox, {
+      args: ['sleep', '20'],
+      env: {},
+      timeoutMs: 300,
+    });
+    assert.equal(slow.timedOut, true);
+    assert.notEqual(slow.exitCode, 0);
+  });
+
   test('latency: launch→exit of `true` vs raw `runc run` (reported, not asserted)', async (t) => {
     const rounds = 5;
     const viaLauncher: number[] = [];

@@ -22,7 +22,16 @@ import {
   spawnSupervisor,
   type RuntimeFiles,
 } from './supervisor.js';
-import type { ExitStatus, LaunchSpec, Launcher, LauncherOptions, RecoverResult } from './types.js';
+import { execCommand } from './exec-command.js';
+import type {
+  ExecSpec,
+  ExecStatus,
+  ExitStatus,
+  LaunchSpec,
+  Launcher,
+  LauncherOptions,
+  RecoverResult,
+} from './types.js';
 
 export const RUNC =
   ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].find((p) =>
@@ -120,6 +129,18 @@ export class RuncLauncher implements Launcher {
     }
     this.supervisors.delete(files.sandbox);
     rmSync(files.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * `runc exec` in the task's container: its namespaces, rootfs, user and environment (plus `spec.env`).
+   * runc forwards the SIGTERM of a timeout to the command.
+   */
+  exec(id: string, _sandbox: string, spec: ExecSpec): Promise<ExecStatus> {
+    const args = ['--root', this.stateRoot, 'exec'];
+    for (const [name, value] of Object.entries(spec.env)) args.push('--env', `${name}=${value}`);
+    if (spec.cwd) args.push('--cwd', spec.cwd);
+    args.push(id, ...spec.args);
+    return execCommand(RUNC, args, { env: { PATH: DEFAULT_PATH }, timeoutMs: spec.timeoutMs });
   }
 
   /** runc's status for a container ("created", "running", "stopped", ...), undefined if it has none. */

@@ -13,6 +13,8 @@ export interface LaunchSpec {
   user?: { uid: number; gid: number };
   /** runc only: path of the already mounted rootfs (overlay) to use. */
   rootfs?: string;
+  /** runc only: host directories bind-mounted into the container (e.g. the sandbox's files). */
+  mounts?: Array<{ source: string; destination: string; readonly?: boolean }>;
   resources: { cpus: number; memMiB: number };
 }
 
@@ -27,6 +29,25 @@ export type ExitStatus = {
   finishedAt: number;
   message?: string;
 };
+
+/** A short command run beside a running task (a command check): in its container, or in its sandbox. */
+export interface ExecSpec {
+  args: string[];
+  /** runc: added to the container's environment; process: the whole environment. */
+  env: Record<string, string>;
+  /** Inside the container (runc, default the task's) or relative to the sandbox (process). */
+  cwd?: string;
+  /** Killed after this long: `timedOut` is then true. */
+  timeoutMs: number;
+}
+
+export interface ExecStatus {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  /** The start of the command's output (stdout then stderr), for messages. */
+  output: string;
+}
 
 export type RecoverResult =
   | { state: 'running'; pid: number }
@@ -45,6 +66,8 @@ export interface Launcher {
   recover(id: string, sandbox: string): Promise<RecoverResult>;
   /** After exit: delete runtime state (runc delete, cgroup, `.runtime/`); keeps the logs. */
   destroy(id: string, sandbox: string): Promise<void>;
+  /** Runs a command beside the running task (`runc exec`, or a process in the sandbox); never rejects for a non-zero exit. */
+  exec(id: string, sandbox: string, spec: ExecSpec): Promise<ExecStatus>;
 }
 
 export interface LauncherOptions {

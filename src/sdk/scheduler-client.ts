@@ -181,10 +181,14 @@ export class SchedulerClient {
         const status = event.update.status;
         await h.update?.(status);
         if (status.uuid && status.agent_id) {
-          await this.call({
+          // Sent once the handler ran, but not waited for: the next event need not wait a round trip
+          // (a lost acknowledgement only means the agent sends the update again).
+          this.call({
             type: 'ACKNOWLEDGE',
             acknowledge: { agent_id: status.agent_id, task_id: status.task_id, uuid: status.uuid },
-          });
+          }).catch((err: unknown) =>
+            this.logger.warn({ err: describeError(err), task: status.task_id.value }, 'acknowledge failed'),
+          );
         }
         return;
       }

@@ -10,6 +10,8 @@ import type { Logger } from '../core/logger.js';
 import type { Master } from '../master/index.js';
 import type { SchedulerTransport } from '../sdk/index.js';
 import type { StateStore } from '../store/index.js';
+import { jobsFrameworkFactory } from '../frameworks/jobs/index.js';
+import { servicesFrameworkFactory } from '../frameworks/services/index.js';
 
 export interface FrameworkContext {
   store: StateStore;
@@ -33,3 +35,5 @@ export type FrameworkFactory = (ctx: FrameworkContext) => BuiltInFramework;
 
 /** The built-in frameworks, in start order. Each registers its HTTP routes when it is created. */
 export const builtInFrameworks: FrameworkFactory[] = [];
+builtInFrameworks.push(jobsFrameworkFactory);
+builtInFrameworks.push(servicesFrameworkFactory);

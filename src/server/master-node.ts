@@ -10,6 +10,7 @@ import { RunFramework, registerRunRoutes } from '../frameworks/run/index.js';
 import { localSchedulerTransport, Master, registerMasterRoutes } from '../master/index.js';
 import { httpAgentFiles } from '../master/remote-files.js';
 import { openStore, type StateStore } from '../store/index.js';
+import { registerLeaderRoute } from '../ha/leader-routes.js';
 import { builtInFrameworks } from './frameworks.js';
 import { buildApp, ensureToken, isLoopback, listenApp } from './http-app.js';
 
@@ -74,6 +75,8 @@ export async function createMasterParts(
 
 export interface MasterNodeOptions extends MasterTuning {
   dataDir: string;
+  /** The store URL (default: SQLite in the data dir). For several masters on etcd see leader-node.ts. */
+  storeUrl?: string;
   port: number;
   listen: string;
   logger: Logger;
@@ -91,13 +94,16 @@ export async function startMasterNode(options: MasterNodeOptions): Promise<Maste
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const token = ensureToken(options.dataDir);
   const tokenRequired = !isLoopback(options.listen);
-  const store = await openStore(`sqlite:${join(options.dataDir, 'master.db')}`);
+  const store = await openStore(options.storeUrl ?? `sqlite:${join(options.dataDir, 'master.db')}`);
   const app = buildApp(options.logger, tokenRequired ? token : undefined);
   const parts = await createMasterParts({ ...options, store, app, token });
+  const self = { id: 'master', url: '' };
+  registerLeaderRoute(app, () => ({ leader: { ...self, since: 0 }, self, is_leader: true }));
   const url = await listenApp(app, options.port, options.listen).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
+  self.url = url;
   parts.master.start();
   await parts.startFrameworks();
   return {

@@ -5,7 +5,7 @@
 import { compareKeys } from './keys.js';
 import type { PreparedOp } from './ops.js';
 import type { StoreEvent } from './state-store.js';
-import { decodeValue } from './values.js';
+import { lazyPutEvent } from './values.js';
 
 export interface NetPut {
   text: string;
@@ -56,7 +56,6 @@ export interface NetEffectTarget {
   write(write: {
     key: string;
     text: string;
-    value: unknown;
     revision: number;
     createRevision: number;
     lease: string | undefined;
@@ -75,9 +74,9 @@ export function executeNetEffect(net: NetEffect, revision: number, target: NetEf
   for (const key of net.deletes) if (target.createRevisionOf(key) !== undefined) removed(key);
   for (const [key, { text, lease }] of net.puts) {
     const createRevision = target.createRevisionOf(key) ?? revision;
-    const value = decodeValue(text);
-    target.write({ key, text, value, revision, createRevision, lease });
-    events.push(Object.freeze({ type: 'put', key, value, revision }));
+    target.write({ key, text, revision, createRevision, lease });
+    // Watchers that never read the value never pay for parsing it.
+    events.push(lazyPutEvent(key, revision, text));
   }
   return events.sort((a, b) => compareKeys(a.key, b.key));
 }

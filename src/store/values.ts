@@ -24,3 +24,54 @@ export function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * A stored value that is parsed (and frozen) on first read: most writes are checkpoints that are never
+ * read back by this process, so a store keeps the text and pays for the parse only when asked.
+ */
+export function lazyValue(text: string): () => unknown {
+  let decoded = false;
+  let value: unknown;
+  return () => {
+    if (!decoded) {
+      value = decodeValue(text);
+      decoded = true;
+    }
+    return value;
+  };
+}
+
+/** A frozen stored entry whose `value` is parsed from `text` on first read. */
+export function lazyEntry(key: string, revision: number, text: string): Readonly<StoreEntryLike> {
+  const read = lazyValue(text);
+  return Object.freeze({
+    key,
+    get value() {
+      return read();
+    },
+    revision,
+  });
+}
+
+/** A frozen put event whose `value` is parsed from `text` on first read. */
+export function lazyPutEvent(key: string, revision: number, text: string): Readonly<PutEventLike> {
+  const read = lazyValue(text);
+  return Object.freeze({
+    type: 'put' as const,
+    key,
+    get value() {
+      return read();
+    },
+    revision,
+  });
+}
+
+interface StoreEntryLike {
+  key: string;
+  value: unknown;
+  revision: number;
+}
+
+interface PutEventLike extends StoreEntryLike {
+  type: 'put';
+}

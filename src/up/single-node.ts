@@ -28,6 +28,8 @@ export interface SingleNodeOptions {
   allocationIntervalMs?: number;
   /** The registry's port (default 5000; 0 runs none). Its data lives in <data-dir>/registry. */
   registryPort?: number;
+  /** Where the cluster state lives (default: SQLite in the data dir); e.g. etcd://127.0.0.1:2379. */
+  storeUrl?: string;
 }
 
 export interface SingleNode {
@@ -55,7 +57,7 @@ export async function startSingleNode(options: SingleNodeOptions): Promise<Singl
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const token = ensureToken(dataDir);
   const tokenRequired = !isLoopback(options.listen);
-  const store = await openStore(`sqlite:${join(dataDir, 'state.db')}`);
+  const store = await openStore(options.storeUrl ?? `sqlite:${join(dataDir, 'state.db')}`);
   const images = await ImageStore.open(join(dataDir, 'images'), { logger });
   const app = buildApp(logger, tokenRequired ? token : undefined);
   const parts = await createMasterParts({

@@ -17,6 +17,7 @@ interface UpOptions {
   resources?: string;
   demo?: boolean;
   registryPort: string;
+  store?: string;
 }
 
 export function registerUp(program: Command): void {
@@ -34,6 +35,10 @@ export function registerUp(program: Command): void {
     .option('--resources <spec>', 'resources to offer instead of the detected ones, e.g. "cpus:2;mem:4096"')
     .option('--demo', 'import a busybox image and run a container once the cluster is up')
     .option('--registry-port <port>', 'port of the built-in OCI registry (0: none)', '5000')
+    .option(
+      '--store <url>',
+      'where cluster state lives: SQLite in the data dir (default), or etcd://host:2379',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  berth up\n  berth up --demo\n  BERTH_HOME=/tmp/b berth up --port 7171 --runtime process',
@@ -60,6 +65,7 @@ export function registerUp(program: Command): void {
         ...(opts.runtime ? { runtime: opts.runtime as 'runc' | 'process' } : {}),
         ...(opts.resources ? { resources: opts.resources } : {}),
         registryPort: parsePort(opts.registryPort),
+        ...(opts.store ? { storeUrl: opts.store } : {}),
       });
       if (node.runtimeNote) warn(node.runtimeNote);
       if (node.registryNote) warn(node.registryNote);

@@ -31,6 +31,7 @@ import type {
   WatchOptions,
 } from '../state-store.js';
 import { decodeValue } from '../values.js';
+import { hostBreakers } from './etcd-breaker.js';
 import { isFutureRevisionError, toStoreError } from './etcd-errors.js';
 import { buildTxn, failedConditions, prefixRange } from './etcd-txn.js';
 import { EtcdWatch } from './etcd-watch.js';
@@ -45,6 +46,8 @@ export interface EtcdStoreOptions {
   callTimeoutMs?: number;
   /** The longest pause between a broken watch stream's reconnection attempts (ms, default 2000). */
   watchRetryMaxMs?: number;
+  /** How long a member that failed 3 calls in a row is left out before it is tried again (ms, default 1000). */
+  memberRetryMs?: number;
 }
 
 type Backoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
@@ -89,7 +92,10 @@ export class EtcdStore implements StateStore {
       hosts: options.hosts,
       dialTimeout: callTimeoutMs,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
-      faultHandling: { watchBackoff: watchBackoff(100, options.watchRetryMaxMs ?? 2000) },
+      faultHandling: {
+        watchBackoff: watchBackoff(100, options.watchRetryMaxMs ?? 2000),
+        host: hostBreakers(options.memberRetryMs ?? 1000),
+      },
     });
     const store = new EtcdStore(client, namespace, target);
     try {

@@ -27,6 +27,7 @@ import type {
   WatchOptions,
 } from '../state-store.js';
 import { QueuedWatch } from '../watch-queue.js';
+import { lazyEntry } from '../values.js';
 import { EventLog } from './event-log.js';
 import { MemoryLeases } from './memory-leases.js';
 
@@ -49,8 +50,14 @@ interface Stored {
  */
 export class MemoryStore implements StateStore {
   private readonly entries = new Map<string, Stored>();
-  /** All keys, kept in key order for prefix scans. */
-  private readonly sorted: string[] = [];
+  /**
+   * All keys in key order, for prefix scans. New keys wait in `added` and removed ones stay until the
+   * next scan, which merges them: inserting into a sorted array one key at a time is O(n) per write,
+   * which made a store of 100k keys crawl.
+   */
+  private sorted: string[] = [];
+  private readonly added = new Set<string>();
+  private removedSinceScan = 0;
   private current = 0;
   private closed = false;
   private readonly clock: Clock;
@@ -63,9 +70,10 @@ export class MemoryStore implements StateStore {
     keysUnder: (prefix) => this.keysUnder(prefix),
     createRevisionOf: (key) => this.entries.get(key)?.createRevision,
     remove: (key) => this.remove(key),
-    write: ({ key, value, revision, createRevision, lease }) => {
-      if (!this.entries.has(key)) this.sorted.splice(this.lowerBound(key), 0, key);
-      this.entries.set(key, { entry: Object.freeze({ key, value, revision }), createRevision });
+    write: ({ key, text, revision, createRevision, lease }) => {
+      if (!this.entries.has(key)) this.added.add(key);
+      // The value is parsed on its first read: checkpoints that are never read back cost only the JSON.
+      this.entries.set(key, { entry: lazyEntry(key, revision, text), createRevision });
       this.leases.attach(key, lease);
     },
   };
@@ -87,6 +95,7 @@ export class MemoryStore implements StateStore {
     checkPrefix(prefix);
     const limit = checkLimit(options) ?? Infinity;
     const out: Readonly<StoreEntry<T>>[] = [];
+    this.settleKeys();
     for (let i = this.lowerBound(prefix); i < this.sorted.length && out.length < limit; i++) {
       const key = this.sorted[i] as string;
       if (!key.startsWith(prefix)) break;
@@ -191,6 +200,7 @@ export class MemoryStore implements StateStore {
 
   private keysUnder(prefix: string): string[] {
     const keys: string[] = [];
+    this.settleKeys();
     for (let i = this.lowerBound(prefix); i < this.sorted.length; i++) {
       const key = this.sorted[i] as string;
       if (!key.startsWith(prefix)) break;
@@ -201,8 +211,36 @@ export class MemoryStore implements StateStore {
 
   private remove(key: string): void {
     if (!this.entries.delete(key)) return;
-    this.sorted.splice(this.lowerBound(key), 1);
+    if (!this.added.delete(key)) this.removedSinceScan++;
     this.leases.attach(key, undefined);
+  }
+
+  /** Brings `sorted` up to date: drops removed keys, merges the added ones in. */
+  private settleKeys(): void {
+    if (this.added.size === 0 && this.removedSinceScan === 0) return;
+    const kept =
+      this.removedSinceScan > 0
+        ? this.sorted.filter((k) => this.entries.has(k) && !this.added.has(k))
+        : this.sorted;
+    const fresh = [...this.added].sort(compareKeys);
+    const merged: string[] = new Array<string>(kept.length + fresh.length);
+    let i = 0;
+    let j = 0;
+    let n = 0;
+    while (i < kept.length || j < fresh.length) {
+      const a = kept[i];
+      const b = fresh[j];
+      if (b === undefined || (a !== undefined && compareKeys(a, b) < 0)) {
+        merged[n++] = a!;
+        i++;
+      } else {
+        merged[n++] = b;
+        j++;
+      }
+    }
+    this.sorted = merged;
+    this.added.clear();
+    this.removedSinceScan = 0;
   }
 
   /** The index of the first key >= `key`. */

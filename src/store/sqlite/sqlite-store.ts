@@ -192,7 +192,8 @@ export class SqliteStore implements StateStore {
     const events = executeNetEffect(net, current + 1, this.target);
     if (events.length === 0) return current;
     for (const e of events)
-      this.sql.addChange.run(e.revision, e.key, e.type, e.type === 'put' ? JSON.stringify(e.value) : null);
+      // The change log keeps the text as written: no parse and re-serialization per event.
+      this.sql.addChange.run(e.revision, e.key, e.type, e.type === 'put' ? net.puts.get(e.key)!.text : null);
     this.sql.setRevision.run(current + 1);
     if ((current + 1) % PRUNE_EVERY === 0) this.compactNow(current + 2 - this.historyRevisions);
     return current + 1;

@@ -1,0 +1,155 @@
+/** The agent's side of checks: what it reports for each verdict, the kill, and when checks stop. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AgentEvent } from '../../api/agent.js';
+import type { TaskInfo, TaskStatus } from '../../api/mesos.js';
+import { MemoryStore } from '../../store/index.js';
+import type { ExitStatus } from '../../runtime/index.js';
+import { Agent } from '../agent.js';
+import type { TaskContainerizer } from '../containerizer.js';
+import type { AgentStreamHandlers, MasterLink } from '../master-link.js';
+import type { CheckListener, CheckTarget, TaskChecker } from './checker.js';
+
+function harness() {
+  const updates: TaskStatus[] = [];
+  let handlers: AgentStreamHandlers | undefined;
+  const link: MasterLink = {
+    subscribe: async (_call, h) => {
+      handlers = h;
+      queueMicrotask(() =>
+        h.onEvent({ type: 'SUBSCRIBED', subscribed: { agent_id: { value: 'a1' } } } as AgentEvent),
+      );
+      return { streamId: 's1' };
+    },
+    call: async (_stream, call) => {
+      if (call.type !== 'UPDATE') return;
+      const status = call.update.status;
+      updates.push(status);
+      // The framework acknowledges at once.
+      queueMicrotask(() =>
+        handlers?.onEvent({
+          type: 'ACKNOWLEDGED',
+          acknowledged: { task_id: status.task_id, uuid: status.uuid ?? '' },
+        }),
+      );
+    },
+    close: () => undefined,
+  };
+  const kills: string[] = [];
+  let exit: ((status: ExitStatus) => void) | undefined;
+  const containerizer: TaskContainerizer = {
+    launch: async () => undefined,
+    wait: () => new Promise<ExitStatus>((resolve) => (exit = resolve)),
+    kill: async (_task, _sandbox, signal) => {
+      kills.push(signal);
+      exit?.({ exitCode: null, signal, finishedAt: Date.now() });
+    },
+    recover: async () => ({ state: 'lost', message: 'no' }),
+    cleanup: async () => undefined,
+    remove: async () => undefined,
+  };
+  const started: CheckTarget[] = [];
+  let listener: CheckListener | undefined;
+  let stopped = 0;
+  const checker: TaskChecker = {
+    start(target, l) {
+      started.push(target);
+      listener = l;
+      return { stop: () => stopped++ };
+    },
+  };
+  const agent = new Agent({
+    store: new MemoryStore(),
+    link,
+    containerizer,
+    checker,
+    workDir: '/nonexistent-berth-test',
+    resources: [],
+    heartbeatSeconds: 0,
+  });
+  const launch = (task: Partial<TaskInfo>) =>
+    handlers?.onEvent({
+      type: 'LAUNCH',
+      launch: {
+        framework_id: { value: 'f1' },
+        framework_info: { name: 'test' },
+        task: { name: 't', task_id: { value: 't1' }, agent_id: { value: 'a1' }, resources: [], ...task },
+      },
+    });
+  return {
+    agent,
+    updates,
+    kills,
+    started,
+    launch,
+    listener: () => listener!,
+    stopped: () => stopped,
+    exit: (status: ExitStatus) => exit?.(status),
+  };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+const brief = (s: TaskStatus) => [s.state, s.healthy, s.reason, s.check_status?.http?.status_code, s.message];
+
+test('verdicts become TASK_RUNNING updates; too many failures kill with the message and healthy: false', async () => {
+  const h = harness();
+  await h.agent.start();
+  h.launch({
+    health_check: { type: 'HTTP', http: { port: 8080 } },
+    check: { type: 'HTTP', http: { port: 8080 } },
+    kill_policy: { grace_period: { nanoseconds: 0 } },
+  });
+  await settle();
+  assert.equal(h.started.length, 1, 'checks start once the task runs');
+  assert.equal(typeof h.started[0]?.startedAt, 'number');
+  h.listener().healthChanged(true);
+  await settle();
+  h.listener().checkChanged({ type: 'HTTP', http: { status_code: 200 } });
+  await settle();
+  h.listener().healthChanged(false);
+  await settle();
+  h.listener().unhealthy('health check failed 3 times: HTTP GET :8080/: connection refused');
+  await settle();
+  h.listener().healthChanged(true); // too late: ignored
+  await settle();
+  assert.deepEqual(h.kills, ['SIGKILL']);
+  assert.deepEqual(h.updates.map(brief), [
+    ['TASK_STARTING', undefined, undefined, undefined, undefined],
+    ['TASK_RUNNING', undefined, undefined, undefined, undefined],
+    ['TASK_RUNNING', true, 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', undefined, undefined],
+    ['TASK_RUNNING', true, 'REASON_TASK_CHECK_STATUS_UPDATED', 200, undefined],
+    ['TASK_RUNNING', false, 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', 200, undefined],
+    [
+      'TASK_KILLED',
+      false,
+      undefined,
+      200,
+      'health check failed 3 times: HTTP GET :8080/: connection refused',
+    ],
+  ]);
+  assert.ok(h.stopped() >= 1, 'checks stop');
+  await h.agent.stop();
+});
+
+test('a task without checks starts none; a task that ends stops its checks', async () => {
+  const h = harness();
+  await h.agent.start();
+  h.launch({});
+  await settle();
+  assert.equal(h.started.length, 0);
+  const h2 = harness();
+  await h2.agent.start();
+  h2.launch({ health_check: { type: 'TCP', tcp: { port: 1 } } });
+  await settle();
+  h2.exit({ exitCode: 0, signal: null, finishedAt: Date.now() });
+  await settle();
+  assert.equal(h2.stopped(), 1);
+  assert.equal(h2.updates.at(-1)?.state, 'TASK_FINISHED');
+  h2.listener().healthChanged(true); // after the end: ignored
+  await settle();
+  assert.equal(h2.updates.at(-1)?.state, 'TASK_FINISHED');
+  await h.agent.stop();
+  await h2.agent.stop();
+});

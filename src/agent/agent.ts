@@ -79,6 +79,8 @@ export class Agent {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly tasks = new Map<string, AgentTask>();
+  /** Checkpoint writes not yet acknowledged by the store. */
+  private readonly checkpoints = new Set<Promise<unknown>>();
   private readonly runtimes = new Map<string, Runtime>();
   private readonly launchWaiters = new Set<(taskId: string) => void>();
   private readonly updates: StatusUpdateManager;
@@ -161,6 +163,9 @@ export class Agent {
     for (const runtime of this.runtimes.values()) runtime.checks?.stop();
     this.updates.stop();
     this.options.link.close();
+    // Checkpoints already on their way must land before the store closes (a remote store such as etcd
+    // completes them asynchronously); a lost final status would turn into TASK_LOST after a restart.
+    await Promise.allSettled([...this.checkpoints]);
     await this.options.store.apply([]);
   }
 
@@ -489,9 +494,11 @@ export class Agent {
   private persist(taskId: string): void {
     const task = this.tasks.get(taskId);
     if (!task || this.stopping) return;
-    this.options.store
+    const done = this.options.store
       .apply([{ op: 'put', key: TASKS + taskId, value: task }])
-      .catch((err: unknown) => this.logger.error({ err, task: taskId }, 'checkpoint failed'));
+      .catch((err: unknown) => this.logger.error({ err, task: taskId }, 'checkpoint failed'))
+      .finally(() => this.checkpoints.delete(done));
+    this.checkpoints.add(done);
   }
 }
 

@@ -1,6 +1,6 @@
 /** The operator API's views: what `GET /api/v1/agents`, `/tasks` and `/state` return. */
 import type { Resource } from '../core/resources.js';
-import type { TaskState } from './mesos.js';
+import type { AgentInfo, TaskState } from './mesos.js';
 
 export interface AgentView {
   id: string;
@@ -11,6 +11,8 @@ export interface AgentView {
   drain: 'DRAINING' | 'DRAINED' | null;
   resources: Resource[];
   used: Resource[];
+  /** Text and scalar attributes, as Mesos's list. */
+  attributes?: AgentInfo['attributes'];
   registered_at: number;
 }
 

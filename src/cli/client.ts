@@ -51,11 +51,16 @@ export class ApiClient {
     private readonly token?: string,
   ) {}
 
+  /**
+   * One request. A standby master answers with a 307 to the leader: followed (same method and body) up to
+   * three times, except for a streamed body, which cannot be sent twice.
+   */
   private send(
     method: 'GET' | 'POST',
     path: string,
     body?: string | Readable,
     contentType?: string,
+    hops = 0,
   ): Promise<IncomingMessage> {
     const url = new URL(path, this.master);
     const headers: Record<string, string> = {
@@ -65,7 +70,13 @@ export class ApiClient {
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = request(url, { method, headers }, (res) => {
-        if ((res.statusCode ?? 500) < 300) return resolve(res);
+        const status = res.statusCode ?? 500;
+        const location = res.headers.location;
+        if ((status === 307 || status === 308) && location && hops < 3 && typeof body !== 'object') {
+          res.resume();
+          return resolve(this.send(method, new URL(location, url).href, body, contentType, hops + 1));
+        }
+        if (status < 300) return resolve(res);
         toError(res).then(reject, reject);
       });
       req.on('error', (err: NodeJS.ErrnoException) =>

@@ -26,6 +26,7 @@ export class Master extends MasterCore {
       drain: a.record.drain?.state ?? null,
       resources: (a.record.total ?? a.record.info.resources) as Resource[],
       used: this.tasks.usedOn(a.record.id),
+      attributes: a.record.info.attributes ?? [],
       registered_at: a.record.registered_at,
     }));
   }

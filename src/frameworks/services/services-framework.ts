@@ -12,8 +12,7 @@
  */
 import { ConflictError, InvalidArgumentError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
-import { subtractResources, unallocate, type Resource } from '../../core/resources.js';
-import { placeInstances, type Candidate } from '../placement/index.js';
+import { agentCandidate, placeInstances, type Candidate } from '../placement/index.js';
 import { ServicesController } from './controller.js';
 import { requirementOf } from './offer-placement.js';
 import { computeDeploymentStep, describeDeploymentSteps, type PlannerInstance } from './deployment-steps.js';
@@ -351,18 +350,10 @@ export class ServicesFramework extends ServicesController implements ServicesApi
       .listAgents()
       .filter((a) => a.state === 'ACTIVE' && a.drain === null)
       .map((a) => {
-        const seen = this.agentInfo.get(a.id);
-        const attrs = attributesOf((a as { attributes?: unknown }).attributes);
-        return {
-          id: a.id,
-          agentId: a.id,
-          hostname: a.hostname,
-          attributes: attrs ?? seen?.attributes ?? {},
-          resources: subtractResources(
-            unallocate(a.resources as Resource[]),
-            unallocate(a.used as Resource[]),
-          ),
-        };
+        const candidate = agentCandidate(a);
+        // Agents known only from offers before the master lists their attributes keep what offers said.
+        if (a.attributes === undefined) candidate.attributes = this.agentInfo.get(a.id)?.attributes ?? {};
+        return candidate;
       });
   }
 
@@ -435,22 +426,6 @@ export class ServicesFramework extends ServicesController implements ServicesApi
       ...(svc.lastFailure ? { lastFailure: svc.lastFailure } : {}),
     };
   }
-}
-
-/**
- * An agent view's attributes, if the operator API gives them (a map, or Mesos's list of TEXT/SCALAR); the
- * services framework otherwise uses those seen in offers.
- */
-function attributesOf(v: unknown): Record<string, string> | undefined {
-  if (Array.isArray(v)) {
-    const out: Record<string, string> = {};
-    for (const a of v as Array<{ name?: string; text?: { value?: string }; scalar?: { value?: number } }>)
-      if (a.name) out[a.name] = a.text?.value ?? String(a.scalar?.value ?? '');
-    return out;
-  }
-  if (v && typeof v === 'object')
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
-  return undefined;
 }
 
 function instanceView(i: InstanceRecord): InstanceView {

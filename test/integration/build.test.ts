@@ -42,7 +42,10 @@ describe('berth build on runc', { skip }, () => {
     writeFileSync(join(ctx, 'src/a.txt'), 'a\n');
     writeFileSync(join(ctx, 'src/skip/secret'), 'secret\n');
     writeFileSync(join(ctx, 'src/debug.log'), 'log\n');
-    writeFileSync(join(ctx, 'run.sh'), 'cat /app/greeting; echo "$@"; ls /app/src; cat /opt/inner/b.txt; id -u\n');
+    writeFileSync(
+      join(ctx, 'run.sh'),
+      'cat /app/greeting; echo "$@"; ls /app/src; cat /opt/inner/b.txt; id -u\n',
+    );
     mkdirSync(join(ctx, 'bundle/inner'), { recursive: true });
     writeFileSync(join(ctx, 'bundle/inner/b.txt'), 'from tar\n');
     execFileSync('tar', ['-czf', join(ctx, 'bundle.tar.gz'), '-C', join(ctx, 'bundle'), 'inner']);

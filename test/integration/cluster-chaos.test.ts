@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { request } from 'undici';
 import type { TaskView } from '../../src/api/operator.js';
 import type { AgentView } from '../../src/api/operator.js';
 import { createBusyboxRootfs } from '../../src/cli/busybox-rootfs.js';
-import { BerthProcess, canUseRunc, eventually, runCli } from './harness.js';
+import { BerthProcess, canUseRunc, eventually, reapTasks, runCli } from './harness.js';
 
 async function getJson<T>(url: string): Promise<T> {
   const res = await request(url);
@@ -90,10 +89,7 @@ class TestCluster {
   async destroy(): Promise<void> {
     for (const a of this.agents) await a.stop('SIGKILL');
     await this.master?.stop('SIGKILL');
-    spawnSync('sh', [
-      '-c',
-      `grep -o ' ${this.home}[^ ]*' /proc/mounts | xargs -r -n1 umount -l; pkill -9 -f 'berth-supervisor ${this.home}' || true`,
-    ]);
+    reapTasks(this.home);
     rmSync(this.home, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,7 @@
  * and runs CLI commands against it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createBusyboxRootfs } from '../../src/cli/busybox-rootfs.js';
@@ -74,10 +74,34 @@ export class Cluster {
 
   async destroy(): Promise<void> {
     await this.down();
-    // Tasks may still hold overlay mounts under the data dir: unmount them before removing it.
-    spawnSync('sh', ['-c', `grep -o ' ${this.home}[^ ]*' /proc/mounts | xargs -r -n1 umount -l`]);
+    reapTasks(this.home);
     rmSync(this.home, { recursive: true, force: true });
   }
+}
+
+/**
+ * Tasks outlive berth by design, so a test must remove its own: the runc containers of every agent work
+ * dir under `home` (by runc's own list), the host tasks and supervisors whose working directory is under
+ * it, and then the overlay mounts. Otherwise a leftover httpd keeps its port and a later test fails.
+ */
+export function reapTasks(home: string): void {
+  const roots = spawnSync('find', [home, '-maxdepth', '3', '-type', 'd', '-name', 'runc'], {
+    encoding: 'utf8',
+  });
+  for (const root of (roots.stdout ?? '').split('\n').filter(Boolean)) {
+    const list = spawnSync('runc', ['--root', root, 'list', '-q'], { encoding: 'utf8' });
+    for (const id of (list.stdout ?? '').split('\n').filter(Boolean))
+      spawnSync('runc', ['--root', root, 'delete', '-f', id]);
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`).startsWith(`${home}/`)) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // gone already, or not ours to see
+    }
+  }
+  spawnSync('sh', ['-c', `grep -o ' ${home}[^ ]*' /proc/mounts | xargs -r -n1 umount -l`]);
 }
 
 /** Any long-running berth command (`master`, `agent`, `up`): started, signalled and restarted as a user would. */

@@ -32,15 +32,15 @@ env:
 command: >-
   mkdir -p /www && echo "version $VERSION $BERTH_TASK_ID" > /www/index.html && exec httpd -f -p $PORT0 -h /www
 resources:
-  cpus: 0.05
-  mem: 16
+  cpus: 0.2
+  mem: 32
   ports: 1
 healthChecks:
   - protocol: HTTP
     path: ${opts.path ?? '/'}
-    gracePeriodSeconds: 5
-    intervalSeconds: 1
-    timeoutSeconds: 1
+    gracePeriodSeconds: 15
+    intervalSeconds: 2
+    timeoutSeconds: 3
     maxConsecutiveFailures: 3
 ${opts.extra ?? ''}`;
 }
@@ -99,10 +99,13 @@ describe('services on runc', { skip: canUseRunc() }, () => {
     getJson<{ app: ServiceView }>(`${cluster.url}/v2/apps${id}`).then((r) => r.app);
 
   before(async () => {
-    cluster = await Cluster.start(['--resources', 'cpus:4;mem:4096;ports:[31000-31099]']);
+    cluster = await Cluster.start(['--resources', 'cpus:4;mem:4096;ports:[41000-41099]']);
     await cluster.importBusybox('busybox:latest');
   });
-  after(() => cluster?.destroy());
+  after(async () => {
+    if (!cluster) return;
+    await cluster.destroy();
+  });
 
   test('bad specs get one line naming the field, and nothing is created', async () => {
     const cases: Array<[string, RegExp]> = [
@@ -248,7 +251,7 @@ describe('services on runc', { skip: canUseRunc() }, () => {
 
   test('an upgrade whose health check fails stalls, fails at its deadline and rolls back; old instances stay', async () => {
     const extra =
-      'progressDeadlineSeconds: 12\nautoRollback: true\nupgradeStrategy:\n  minimumHealthCapacity: 0.5\n  maximumOverCapacity: 0.5\n';
+      'progressDeadlineSeconds: 20\nautoRollback: true\nupgradeStrategy:\n  minimumHealthCapacity: 0.5\n  maximumOverCapacity: 0.5\n';
     const good = await cluster.cli([
       'apply',
       '-f',
@@ -277,6 +280,7 @@ describe('services on runc', { skip: canUseRunc() }, () => {
       '--timeout',
       '90',
     ]);
+    assert.match(bad.stdout, /update deployment \S+ started/, bad.stderr);
     assert.notEqual(bad.code, 0, 'the failed deployment is a non-zero exit');
     assert.match(bad.stderr, /failed/);
     await eventually(

@@ -268,7 +268,8 @@ export function progressLine(t: Tracked): string {
     : total > 0
       ? `step ${Math.min(d.currentStep + 1, total)}/${total}${step ? ` ${step}` : ''}`
       : 'running';
-  const counts = t.counts ? ` (healthy ${t.counts.healthy}/${t.counts.wanted})` : '';
+  // The counts come from the last poll: shown while it runs, where a slightly old figure still informs.
+  const counts = t.counts && !FINAL.has(d.state) ? ` (healthy ${t.counts.healthy}/${t.counts.wanted})` : '';
   const message = d.message && d.state !== 'succeeded' ? `: ${d.message}` : '';
   return `${d.serviceId} ${d.kind}: ${where}${counts}${message}`;
 }

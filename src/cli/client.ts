@@ -45,6 +45,8 @@ async function toError(res: IncomingMessage): Promise<RemoteError> {
   }
 }
 
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
 export class ApiClient {
   constructor(
     readonly master: string,
@@ -52,29 +54,31 @@ export class ApiClient {
   ) {}
 
   /**
-   * One request. A standby master answers with a 307 to the leader: followed (same method and body) up to
-   * three times, except for a streamed body, which cannot be sent twice.
+   * One request; resolves with the response once its status is below 300. A standby master answers with
+   * a 307 to the leader: followed (same method and body) up to three times, except for a streamed body,
+   * which cannot be sent twice.
    */
-  private send(
-    method: 'GET' | 'POST',
+  open(
+    method: Method,
     path: string,
-    body?: string | Readable,
-    contentType?: string,
+    options: { body?: string | Readable; contentType?: string; signal?: AbortSignal } = {},
     hops = 0,
   ): Promise<IncomingMessage> {
+    const { body, contentType, signal } = options;
     const url = new URL(path, this.master);
     const headers: Record<string, string> = {
+      accept: 'application/json',
       ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
       ...(contentType ? { 'content-type': contentType } : {}),
     };
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = request(url, { method, headers }, (res) => {
+      const req = request(url, { method, headers, ...(signal ? { signal } : {}) }, (res) => {
         const status = res.statusCode ?? 500;
         const location = res.headers.location;
         if ((status === 307 || status === 308) && location && hops < 3 && typeof body !== 'object') {
           res.resume();
-          return resolve(this.send(method, new URL(location, url).href, body, contentType, hops + 1));
+          return resolve(this.open(method, new URL(location, url).href, options, hops + 1));
         }
         if (status < 300) return resolve(res);
         toError(res).then(reject, reject);
@@ -90,22 +94,32 @@ export class ApiClient {
     });
   }
 
-  async get<T>(path: string): Promise<T> {
-    return JSON.parse(await readBody(await this.send('GET', path))) as T;
-  }
-
-  async post<T>(path: string, body: unknown = {}): Promise<T> {
-    const text = await readBody(await this.send('POST', path, JSON.stringify(body), 'application/json'));
+  /** A JSON call: `body` (when given) is sent as JSON, and the answer parsed (`{}` when empty). */
+  async call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const res = await this.open(
+      method,
+      path,
+      body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' },
+    );
+    const text = await readBody(res);
     return (text ? JSON.parse(text) : {}) as T;
   }
 
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+
+  post<T>(path: string, body: unknown = {}): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+
   async upload<T>(path: string, stream: Readable, contentType: string): Promise<T> {
-    return JSON.parse(await readBody(await this.send('POST', path, stream, contentType))) as T;
+    return JSON.parse(await readBody(await this.open('POST', path, { body: stream, contentType }))) as T;
   }
 
   /** Opens a RecordIO stream (`GET`), e.g. a task's output. */
   async *records<T>(path: string, signal?: AbortSignal): AsyncGenerator<T> {
-    const res = await this.send('GET', path);
+    const res = await this.open('GET', path);
     signal?.addEventListener('abort', () => res.destroy());
     yield* decodeRecords<T>(res);
   }

@@ -1,12 +1,10 @@
 /**
  * A small typed client of the services API (`/v2/...`) and of the jobs framework's apply call, for the CLI.
- * It is on `node:http` alone, like the CLI's `ApiClient`, so that commands start fast; errors come back as
- * RemoteError with the server's code, and an unreachable master as one line saying how to start one.
+ * It sends through the CLI's `ApiClient` (node:http alone, so commands start fast; RemoteError with the
+ * server's code; a standby's 307 followed; an unreachable master as one line saying how to start one).
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { RemoteError } from '../../core/errors.js';
-import { MasterUnreachableError } from '../../cli/client.js';
+import type { IncomingMessage } from 'node:http';
+import { ApiClient, type Method } from '../../cli/client.js';
 import { readEventStream } from './sse.js';
 import type {
   DeploymentView,
@@ -16,17 +14,6 @@ import type {
   ServiceEvent,
   ServiceView,
 } from './types.js';
-
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-const CONNECT_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-]);
 
 export interface StartedDeployment {
   deploymentId: string;
@@ -44,59 +31,31 @@ export function appPath(id: string): string {
   return `/v2/apps/${segments.map(encodeURIComponent).join('/')}`;
 }
 
-async function readBody(res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of res) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-async function toError(res: IncomingMessage): Promise<RemoteError> {
-  const status = res.statusCode ?? 0;
-  const text = await readBody(res).catch(() => '');
-  try {
-    const body = JSON.parse(text) as { code?: string; message?: string };
-    return new RemoteError(body.code ?? `ERR_HTTP_${status}`, body.message ?? text, status);
-  } catch {
-    return new RemoteError(`ERR_HTTP_${status}`, text || `HTTP ${status}`, status);
-  }
-}
-
 const flags = (f: Record<string, boolean | undefined>): string => {
   const set = Object.entries(f).filter(([, v]) => v !== undefined);
   return set.length ? `?${set.map(([k, v]) => `${k}=${String(v)}`).join('&')}` : '';
 };
 
 export class ServicesClient {
+  private readonly api: ApiClient;
+
   constructor(
     readonly master: string,
-    private readonly token?: string,
-  ) {}
+    token?: string,
+  ) {
+    this.api = new ApiClient(master, token);
+  }
 
   /** Sends a request; resolves with the response once its status is below 300. */
   open(method: Method, path: string, body?: unknown, signal?: AbortSignal): Promise<IncomingMessage> {
-    const url = new URL(path, this.master);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-      ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
-    };
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = request(url, { method, headers, ...(signal ? { signal } : {}) }, (res) => {
-        if ((res.statusCode ?? 500) < 300) return resolve(res);
-        toError(res).then(reject, reject);
-      });
-      req.on('error', (err: NodeJS.ErrnoException) =>
-        reject(err.code && CONNECT_ERRORS.has(err.code) ? new MasterUnreachableError(this.master, err) : err),
-      );
-      req.end(payload);
+    return this.api.open(method, path, {
+      ...(body !== undefined ? { body: JSON.stringify(body), contentType: 'application/json' } : {}),
+      ...(signal ? { signal } : {}),
     });
   }
 
-  async call<T>(method: Method, path: string, body?: unknown): Promise<T> {
-    const text = await readBody(await this.open(method, path, body));
-    return (text ? JSON.parse(text) : {}) as T;
+  call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    return this.api.call<T>(method, path, body);
   }
 
   list(): Promise<ServiceView[]> {

@@ -77,9 +77,11 @@ export interface AllocationDecision {
 }
 
 export interface AllocationResult {
-  decisions: AllocationDecision[];
+  decisions: Decision[];
   /** What is left free on each agent that got a decision. */
-  remaining: Map<string, readonly Resource[]>;
+  readonly remaining: Map<string, readonly Resource[]>;
+  /** The same, by the input's agent objects, in the same order (no lookups by id). */
+  readonly changed: ReadonlyArray<{ readonly agent: AllocationAgent; readonly free: readonly Resource[] }>;
   /** The scalar names of the decisions' vectors, by slot. */
   dims: readonly string[];
 }
@@ -96,6 +98,9 @@ export class Decision implements AllocationDecision {
     public offered: readonly Resource[],
     public vectors: { readonly all: ReadonlyVec; readonly unreserved: ReadonlyVec },
     private readonly dims: Dims,
+    /** The agent and framework of the input this decision is about (the allocator's own records). */
+    readonly agent?: AllocationAgent,
+    readonly framework?: AllocationFramework,
   ) {}
 
   get resources(): Resource[] {

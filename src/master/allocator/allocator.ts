@@ -387,7 +387,7 @@ export class Allocator {
   allocate(): AllocationDecision[] {
     const now = this.options.clock.now();
     for (const f of this.frameworks.values()) pruneFilters(f, now);
-    const { decisions, remaining, dims } = computeAllocation({
+    const { decisions, changed, dims } = computeAllocation({
       now,
       agents: this.agents.values(),
       frameworks: this.frameworks.values(),
@@ -396,12 +396,13 @@ export class Allocator {
       reserved: this.reserved,
       minAllocatable: this.minAllocatable,
     });
-    for (const [agentId, free] of remaining) this.agents.get(agentId)!.available = free;
-    for (const d of decisions)
-      this.track(d.frameworkId, this.agents.get(d.agentId)!, d.role, d.offered, {
-        names: dims,
-        ...d.vectors,
-      });
+    // The agents and frameworks of the input are this allocator's own records: no lookups by id.
+    for (const { agent, free } of changed) (agent as AgentEntry).available = free;
+    for (const d of decisions) {
+      const sums = { names: dims, all: d.vectors.all, unreserved: d.vectors.unreserved };
+      const agent = (d.agent as AgentEntry | undefined) ?? this.agents.get(d.agentId)!;
+      this.track(d.frameworkId, agent, d.role, d.offered, sums, d.framework as FrameworkEntry | undefined);
+    }
     for (const d of decisions)
       this.options.offer(
         d.frameworkId,
@@ -456,10 +457,11 @@ export class Allocator {
     role: string,
     resources: readonly Resource[],
     sums?: Sums,
+    framework?: FrameworkEntry,
   ): void {
     const prev = agent.allocated.get(frameworkId)?.get(role);
     setHeld(agent, frameworkId, role, prev ? addResources(prev, resources) : (resources as Resource[]));
-    this.chargeFramework(frameworkId, role, resources, 1, sums);
+    this.chargeFramework(frameworkId, role, resources, 1, sums, framework);
   }
 
   private chargeFramework(
@@ -468,8 +470,9 @@ export class Allocator {
     resources: readonly Resource[],
     sign: 1 | -1,
     sums?: Sums,
+    framework?: FrameworkEntry,
   ): void {
-    const f = this.frameworks.get(frameworkId);
+    const f = framework ?? this.frameworks.get(frameworkId);
     if (!f || resources.length === 0) return;
     let held = f.allocated.get(role);
     if (!held) f.allocated.set(role, (held = { all: new Map(), unreserved: new Map() }));

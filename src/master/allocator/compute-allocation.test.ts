@@ -204,3 +204,31 @@ test('the remaining resources plus the offers are exactly what was free', () => 
   assert.equal(formatResources(remaining.get('a')!), 'cpus:2.222');
   assert.equal(formatResources(stripInfo(decisions[0]!.resources)), 'ports:[1-100];cpus:1.111;mem:1000.001');
 });
+
+test('a role at its limit offers nothing to any of its frameworks, and the next role still gets the agent', () => {
+  // `lim` holds its whole cpus limit: only mem would be left for it, below the minimum once mem is gone.
+  const frameworks = [
+    ...Array.from({ length: 5 }, (_, i) => mockFramework(`l${i}`, 'lim', { held: { lim: 'cpus:1' } })),
+    mockFramework('other', 'free', { held: { free: 'cpus:4' } }),
+  ];
+  const agents = [mockAgent('a1', 'cpus:4'), mockAgent('a2', 'cpus:4;mem:64')];
+  const input = mockInput(agents, frameworks, { roles: new Map([['lim', quota({}, { cpus: 5 })]]) });
+  const { decisions } = computeAllocation(input);
+  assert.deepEqual(summary(decisions), [
+    'a1>other(free) cpus:4',
+    'a2>l0(lim) mem:64',
+    'a2>other(free) cpus:4',
+  ]);
+});
+
+test('refined reservations are left out only for frameworks without RESERVATION_REFINEMENT', () => {
+  const refined = reserve(reserve(parseResources('cpus:2'), 'r'), 'r/x');
+  const agents = [mockAgent('a', [...refined, ...parseResources('mem:64')])];
+  const plainFirst = computeAllocation(
+    mockInput(agents, [
+      mockFramework('f1', 'r/x'),
+      mockFramework('f2', 'r/x', { capabilities: ['RESERVATION_REFINEMENT'], held: { 'r/x': 'mem:1' } }),
+    ]),
+  );
+  assert.deepEqual(summary(plainFirst.decisions), ['a>f1(r/x) mem:64', 'a>f2(r/x) cpus(r/x):2']);
+});

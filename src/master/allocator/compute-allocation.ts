@@ -22,6 +22,7 @@ import {
   isUnreserved,
   reservedRole,
   subtractResources,
+  toMilli,
   type Resource,
 } from '../../core/resources.js';
 import {
@@ -43,6 +44,8 @@ interface FrameworkClient extends Client {
   readonly framework: AllocationFramework;
   /** The serial of the last agent this client was served on (to skip it when the order shifts). */
   servedOn: number;
+  /** The framework has refuse filters (they do not change during a cycle). */
+  readonly filters: boolean;
 }
 
 type Stage = 1 | 2;
@@ -54,6 +57,8 @@ interface Offer {
   readonly unreserved: Vec;
   /** Holds refined reservations (a stack deeper than one). */
   readonly refined: boolean;
+  /** Only unreserved resources: allocatable to every role as they are. */
+  readonly plain: boolean;
 }
 
 const isRefined = (r: Resource): boolean => (r.reservations?.length ?? 0) > 1;
@@ -64,6 +69,26 @@ function allocatablePart(free: readonly Resource[], role: string): readonly Reso
   return free;
 }
 
+/** The shaped offers of one candidate, by whether refined reservations are left out; null: none. */
+class ShapedOffers {
+  private plain: Offer | 'no-guarantee' | null | undefined;
+  private unrefined: Offer | 'no-guarantee' | null | undefined;
+
+  get(refinedAway: boolean): Offer | 'no-guarantee' | null | undefined {
+    return refinedAway ? this.unrefined : this.plain;
+  }
+
+  set(refinedAway: boolean, offer: Offer | 'no-guarantee' | null): void {
+    if (refinedAway) this.unrefined = offer;
+    else this.plain = offer;
+  }
+
+  /** Whether no framework can get anything: every variant that may be asked for is null. */
+  noneLeft(refined: boolean): boolean {
+    return this.plain === null && (!refined || this.unrefined === null);
+  }
+}
+
 /** What is left of an agent that gave everything: shared, so frozen. */
 const NOTHING: readonly Resource[] = Object.freeze([]);
 
@@ -71,7 +96,13 @@ export function computeAllocation(input: AllocationInput): AllocationResult {
   // Iterables may be one-shot (a Map's values()): read each once.
   const all = [...input.agents];
   const cycle = new Cycle({ ...input, agents: all, frameworks: [...input.frameworks] });
-  const agents = all.filter((a) => a.active && a.available.length > 0);
+  const agents: Slot[] = [];
+  for (const a of all)
+    if (a.active && a.available.length > 0)
+      agents.push({ agent: a, free: a.available, offer: undefined, stageOne: undefined, changed: false });
+  // Each agent's free resources are read once here; while an agent gives everything it has to one
+  // framework (the usual case), the cycle never reads them again.
+  cycle.summarize(agents);
   if (cycle.stageOneRoles.size > 0)
     for (const agent of agents) {
       if (cycle.stageOneRoles.size === 0) break;
@@ -81,6 +112,19 @@ export function computeAllocation(input: AllocationInput): AllocationResult {
   return cycle.result();
 }
 
+/** An agent's working state in one cycle. */
+interface Slot {
+  readonly agent: AllocationAgent;
+  /** What is still free on it. */
+  free: readonly Resource[];
+  /** `free` as an offer (its sums), computed when first needed after `free` changes. */
+  offer: Offer | undefined;
+  /** Stage 1's decisions on it, which stage 2 may add to. */
+  stageOne: Decision[] | undefined;
+  /** Whether `free` changed in this cycle. */
+  changed: boolean;
+}
+
 /** The working state of one cycle: sorters, quota, what is left on agents, decisions. */
 class Cycle {
   readonly stageOneRoles = new Set<string>();
@@ -88,9 +132,8 @@ class Cycle {
   private readonly roles: RoleSorter;
   private readonly frameworks = new Map<string, SortedClients<FrameworkClient>>();
   private readonly quota: QuotaTracker;
-  private readonly remaining = new Map<string, readonly Resource[]>();
+  private readonly changed: Slot[] = [];
   private readonly decisions: Decision[] = [];
-  private readonly stageOne = new Map<string, Decision[]>();
   private readonly min: Vec[];
   private serial = 0;
 
@@ -132,37 +175,49 @@ class Cycle {
     this.quota = new QuotaTracker(quotas, reserved, unreserved, dims);
     for (const [role, e] of byRole)
       if (e.active && !isZeroVec(this.quota.unsatisfied(role))) this.stageOneRoles.add(role);
-    if (this.quota.holdsHeadroom)
-      for (const agent of input.agents)
-        if (agent.active) addVec(this.quota.available, dims.sums(agent.available).unreserved);
+  }
+
+  /** Sums what each agent has free; the headroom available is the unreserved part on active agents. */
+  summarize(slots: readonly Slot[]): void {
+    const headroom = this.quota.holdsHeadroom;
+    for (const slot of slots) {
+      const offer = (slot.offer = this.offerOf(slot.free));
+      if (headroom) addVec(this.quota.available, offer.unreserved);
+    }
   }
 
   private addFramework(role: string, f: AllocationFramework, totals: Vec): void {
     let sorter = this.frameworks.get(role);
     if (!sorter) this.frameworks.set(role, (sorter = new SortedClients<FrameworkClient>(totals)));
     const allocated = this.dims.fromMap(f.allocated.get(role)?.all ?? new Map());
-    sorter.insert({ id: f.id, weight: 1, allocated, share: 0, framework: f, servedOn: -1 });
+    const filters = f.filters.size > 0;
+    sorter.insert({ id: f.id, weight: 1, allocated, share: 0, framework: f, servedOn: -1, filters });
   }
 
   /** Offers what the agent has free to roles, then frameworks, in DRF order. */
-  serveAgent(agent: AllocationAgent, stage: Stage): void {
+  serveAgent(slot: Slot, stage: Stage): void {
     this.serial++;
-    for (const role of this.roles.sort()) {
-      if ((this.remaining.get(agent.id) ?? agent.available).length === 0) return;
+    if (slot.free.length === 0) return;
+    const roles = this.roles.sort();
+    for (let r = 0; r < roles.length; r++) {
+      const role = roles[r]!;
       if (stage === 1 && !this.stageOneRoles.has(role)) continue;
       const sorter = this.frameworks.get(role);
-      if (sorter) this.serveRole(agent, role, sorter, stage);
+      if (sorter) {
+        this.serveRole(slot, role, sorter, stage);
+        if (slot.free.length === 0) return;
+      }
     }
   }
 
-  private serveRole(
-    agent: AllocationAgent,
-    role: string,
-    sorter: SortedClients<FrameworkClient>,
-    stage: Stage,
-  ): void {
-    let candidate = this.candidateFor(agent, role);
+  private serveRole(slot: Slot, role: string, sorter: SortedClients<FrameworkClient>, stage: Stage): void {
+    const agent = slot.agent;
+    let candidate = this.candidateFor(slot, role);
     if (!candidate) return;
+    // The shaped offer depends on the framework only through RESERVATION_REFINEMENT: it is computed at
+    // most twice per candidate, not once per framework (a role at its limit would otherwise shape the
+    // same empty offer for each of its frameworks, on every agent).
+    let shaped = new ShapedOffers();
     const order = sorter.order;
     for (let i = 0; i < order.length;) {
       const client = order[i]!;
@@ -170,32 +225,63 @@ class Cycle {
         i++;
         continue;
       }
-      const offer = this.offerFor(stage, agent, role, client.framework, candidate);
+      const f = client.framework;
+      const refinedAway = candidate.refined && !f.capabilities.has('RESERVATION_REFINEMENT');
+      let offer = shaped.get(refinedAway);
+      if (offer === undefined)
+        shaped.set(refinedAway, (offer = this.shapedOffer(stage, role, candidate, refinedAway)));
       if (offer === 'no-guarantee') return;
-      if (!offer) {
+      if (offer === null) {
+        if (shaped.noneLeft(candidate.refined)) return;
         i++;
         continue;
       }
-      this.record(stage, agent, role, client, sorter, offer, candidate);
+      if (client.filters && this.filtered(f, role, agent.id, offer.resources)) {
+        i++;
+        continue;
+      }
+      this.record(stage, slot, role, client, sorter, offer, candidate);
       if (stage === 1 && isZeroVec(this.quota.unsatisfied(role))) this.stageOneRoles.delete(role);
       client.servedOn = this.serial;
-      candidate = this.candidateFor(agent, role);
+      candidate = this.candidateFor(slot, role);
       if (!candidate) return;
+      shaped = new ShapedOffers();
       // The served client moved to a later place; the one now at `i` has not been visited.
     }
   }
 
   /** What the agent has free for the role, if it is worth offering. */
-  private candidateFor(agent: AllocationAgent, role: string): Offer | undefined {
-    const candidate = this.offerOf(allocatablePart(this.remaining.get(agent.id) ?? agent.available, role));
+  private candidateFor(slot: Slot, role: string): Offer | undefined {
+    const whole = (slot.offer ??= this.offerOf(slot.free));
+    const part = whole.plain ? slot.free : allocatablePart(slot.free, role);
+    const candidate = part === slot.free ? whole : this.offerOf(part);
     return this.allocatable(candidate) ? candidate : undefined;
   }
 
+  /** The offer of `resources`, reading each resource once (what `Dims.sums` does, and more). */
   private offerOf(resources: readonly Resource[]): Offer {
-    const { all, unreserved } = this.dims.sums(resources);
+    const dims = this.dims;
+    const all = dims.zero();
+    let unreserved: Vec | undefined;
     let refined = false;
-    for (let i = 0; i < resources.length && !refined; i++) refined = isRefined(resources[i]!);
-    return { resources, all, unreserved, refined };
+    let plain = true;
+    for (let k = 0; k < resources.length; k++) {
+      const r = resources[k]!;
+      const stack = r.reservations;
+      const depth = stack?.length ?? 0;
+      const reserved = depth > 0 ? stack![depth - 1]!.role !== '*' : (r.role ?? '*') !== '*';
+      if (depth > 1) refined = true;
+      if (reserved) plain = false;
+      if (r.type !== 'SCALAR') continue;
+      const i = dims.find(r.name);
+      const value = toMilli(r.scalar?.value ?? 0);
+      if (i < 0 || value <= 0) continue;
+      // Until the first reserved scalar, everything so far is unreserved.
+      if (reserved && !unreserved) unreserved = all.slice();
+      all[i] = all[i]! + value;
+      if (!reserved && unreserved) unreserved[i] = unreserved[i]! + value;
+    }
+    return { resources, all, unreserved: unreserved ?? all, refined, plain };
   }
 
   private allocatable(offer: Offer): boolean {
@@ -208,17 +294,16 @@ class Cycle {
   }
 
   /**
-   * The offer for one framework, after guarantees (stage 1), limits and headroom; undefined when there
-   * is none worth making; 'no-guarantee' when the role can make no progress toward its guarantee here.
+   * The candidate after guarantees (stage 1), limits and headroom, without refined reservations when
+   * `refinedAway`; null when there is none worth making; 'no-guarantee' when the role can make no
+   * progress toward its guarantee here. The same for every framework of the role (filters aside).
    */
-  private offerFor(
+  private shapedOffer(
     stage: Stage,
-    agent: AllocationAgent,
     role: string,
-    f: AllocationFramework,
     candidate: Offer,
-  ): Offer | 'no-guarantee' | undefined {
-    const refinedAway = candidate.refined && !f.capabilities.has('RESERVATION_REFINEMENT');
+    refinedAway: boolean,
+  ): Offer | 'no-guarantee' | null {
     let offer = candidate;
     if (stage === 1 || refinedAway || this.quota.holdsHeadroom || this.quota.limits(role)) {
       const usable = refinedAway ? candidate.resources.filter((r) => !isRefined(r)) : candidate.resources;
@@ -226,8 +311,7 @@ class Cycle {
       if (shaped === 'no-guarantee') return shaped;
       offer = this.offerOf(shaped);
     }
-    if (!this.allocatable(offer) || this.filtered(f, role, agent.id, offer.resources)) return undefined;
-    return offer;
+    return this.allocatable(offer) ? offer : null;
   }
 
   /** Applies guarantees (stage 1), limits and headroom to the unreserved scalars of `usable`. */
@@ -268,14 +352,15 @@ class Cycle {
 
   private record(
     stage: Stage,
-    agent: AllocationAgent,
+    slot: Slot,
     role: string,
     client: FrameworkClient,
     sorter: SortedClients<FrameworkClient>,
     offer: Offer,
     candidate: Offer,
   ): void {
-    const free = this.remaining.get(agent.id) ?? agent.available;
+    const agent = slot.agent;
+    const free = slot.free;
     // Usually the framework takes all the role may have: the rest is then what the role may not use.
     const taken = offer.resources;
     const whole =
@@ -286,20 +371,42 @@ class Cycle {
       : taken.length === free.length
         ? NOTHING
         : free.filter((r) => !isAllocatableTo(r, role));
-    this.remaining.set(agent.id, left);
+    if (!slot.changed) this.changed.push(slot);
+    slot.changed = true;
+    slot.free = left;
+    slot.offer = undefined;
     sorter.update(client, offer.all);
     this.roles.allocate(role, offer.all);
     if (this.quota.any) this.quota.charge(role, offer.unreserved);
     // Stage 2 may add to what stage 1 offered the same framework and role on this agent: one offer.
-    const earlier = this.stageOne.get(agent.id)?.find((d) => d.frameworkId === client.id && d.role === role);
+    const earlier = slot.stageOne?.find((d) => d.frameworkId === client.id && d.role === role);
     if (earlier) return earlier.merge(taken, offer.all, offer.unreserved);
     const vectors = { all: offer.all, unreserved: offer.unreserved };
-    const decision = new Decision(client.id, agent.id, role, taken, vectors, this.dims);
+    const decision = new Decision(
+      client.id,
+      agent.id,
+      role,
+      taken,
+      vectors,
+      this.dims,
+      agent,
+      client.framework,
+    );
     this.decisions.push(decision);
-    if (stage === 1) this.stageOne.set(agent.id, [...(this.stageOne.get(agent.id) ?? []), decision]);
+    if (stage === 1) (slot.stageOne ??= []).push(decision);
   }
 
   result(): AllocationResult {
-    return { decisions: this.decisions, remaining: this.remaining, dims: this.dims.names };
+    const changed = this.changed;
+    let remaining: Map<string, readonly Resource[]> | undefined;
+    return {
+      decisions: this.decisions,
+      changed,
+      // Built only when read: the allocator uses `changed`.
+      get remaining() {
+        return (remaining ??= new Map(changed.map((s) => [s.agent.id, s.free] as const)));
+      },
+      dims: this.dims.names,
+    };
   }
 }

@@ -43,6 +43,12 @@ export const BENCHMARKS: Bench[] = [
     nodeArgs: ['--max-old-space-size=8192'],
   },
   {
+    name: 'jobs-throughput',
+    rows: 'issue 6: short jobs on hollow agents',
+    script: 'jobs-throughput.js',
+    args: { smoke: ['--tasks', '100', '--agents', '20'], default: [], full: [] },
+  },
+  {
     name: 'container-start',
     rows: '5',
     script: 'container-start.js',

@@ -3,17 +3,17 @@
  * last terminal status handled (and so acknowledged), in tasks per second. The master and the jobs
  * framework share one SQLite store, as in `berth up`. Goal: ≥ 2,000 tasks/s for 10,000 tasks.
  *
- *   npm run build && node dist/src/frameworks/jobs/throughput.bench.js [--tasks 10000] [--jobs 1] [--agents 200]
+ *   npm run build && node dist/bench/jobs-throughput.js [--tasks 10000] [--jobs 1] [--agents 200]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseResources } from '../../core/resources.js';
-import { localAgentLink, localSchedulerTransport, Master } from '../../master/index.js';
-import { HollowCluster, parseTaskDuration } from '../../sim/index.js';
-import { openStore } from '../../store/index.js';
-import { JobsFramework } from './jobs-framework.js';
-import { parseJobSpec } from './spec.js';
+import { parseResources } from '../src/core/resources.js';
+import { localAgentLink, localSchedulerTransport, Master } from '../src/master/index.js';
+import { HollowCluster, parseTaskDuration } from '../src/sim/index.js';
+import { openStore } from '../src/store/index.js';
+import { JobsFramework } from '../src/frameworks/jobs/jobs-framework.js';
+import { parseJobSpec } from '../src/frameworks/jobs/spec.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);

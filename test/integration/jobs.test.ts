@@ -213,6 +213,19 @@ describe('jobs on berth up', { skip }, () => {
       assert.equal(r.body.message, 'after: dependency cycle cyc-y → cyc-x → cyc-y');
       assert.equal((await api('GET', '/v1/jobs/cyc-y')).status, 404);
     }
+    // A cycle made only of new jobs in one file: `berth apply` refuses the file and creates none of them.
+    const file = join(cluster.home, 'cycle.yaml');
+    writeFileSync(
+      file,
+      'kind: Job\nid: loop-a\ncommand: "true"\nafter: [loop-b]\n---\nkind: Job\nid: loop-b\ncommand: "true"\nafter: [loop-a]\n',
+    );
+    const applied = await cluster.cli(['apply', '-f', file]);
+    assert.notEqual(applied.code, 0);
+    assert.match(
+      applied.stderr,
+      /documents\[0\] \(Job loop-a\): after: dependency cycle loop-a → loop-b → loop-a/,
+    );
+    for (const id of ['loop-a', 'loop-b']) assert.equal((await api('GET', `/v1/jobs/${id}`)).status, 404);
     const dry = await api<{ created: boolean }>('PUT', '/v1/jobs/dry-only?dryRun=true', { command: 'true' });
     assert.equal(dry.status, 200);
     assert.equal((await api('GET', '/v1/jobs/dry-only')).status, 404, 'a dry run creates nothing');

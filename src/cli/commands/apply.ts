@@ -68,6 +68,12 @@ async function parseYaml(text: string, name: string): Promise<unknown[]> {
 }
 
 /** Checks each document's `kind` (and `id`), naming the document by its index in the file. */
+/** A job document's `after:` list, as far as it is one (the server validates the rest). */
+function afterOf(doc: unknown): string[] {
+  const after = (doc as { after?: unknown }).after;
+  return Array.isArray(after) ? after.filter((a): a is string => typeof a === 'string') : [];
+}
+
 export function classifyDocuments(docs: unknown[]): SpecDocument[] {
   if (docs.length === 0) throw new InvalidArgumentError('the file holds no documents');
   return docs.map((doc, index) => {
@@ -155,6 +161,18 @@ export function registerApply(program: Command): void {
         await client.putJob(job.id, job.doc, { dryRun: true }).catch((err: unknown) => {
           throw inDocument(err, file, services, job);
         });
+      // Each dry run sees the jobs that exist, not the other new ones: a cycle among this file's own jobs
+      // is found here, before anything is created.
+      if (jobs.length > 1) {
+        const { checkNoCycle } = await import('../../frameworks/jobs/spec.js');
+        const graph = new Map(jobs.map((j) => [j.id, afterOf(j.doc)]));
+        for (const job of jobs)
+          try {
+            checkNoCycle({ id: job.id, after: afterOf(job.doc) }, graph);
+          } catch (err) {
+            throw inDocument(err, file, services, job);
+          }
+      }
       // 2. The real calls. The event stream opens first, so that no deployment event is missed.
       const abort = new AbortController();
       const events = opts.wait && services.length > 0 ? await client.events(abort.signal) : undefined;

@@ -74,13 +74,16 @@ const HEALTH_KILL_GRACE_SECONDS = 3;
 const ID_KEY = 'agent/id';
 const LAUNCH_WAIT_MS = 10_000;
 const TASKS = 'agent/tasks/';
+/** Operations per checkpoint write (etcd refuses transactions of more than 128). */
+const CHECKPOINT_BATCH = 100;
 
 export class Agent {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly tasks = new Map<string, AgentTask>();
-  /** Checkpoint writes not yet acknowledged by the store. */
-  private readonly checkpoints = new Set<Promise<unknown>>();
+  /** Tasks whose checkpoint changed since the last write, and the writer that is writing them. */
+  private readonly dirty = new Set<string>();
+  private checkpointing: Promise<void> | undefined;
   private readonly runtimes = new Map<string, Runtime>();
   private readonly launchWaiters = new Set<(taskId: string) => void>();
   private readonly updates: StatusUpdateManager;
@@ -165,7 +168,7 @@ export class Agent {
     this.options.link.close();
     // Checkpoints already on their way must land before the store closes (a remote store such as etcd
     // completes them asynchronously); a lost final status would turn into TASK_LOST after a restart.
-    await Promise.allSettled([...this.checkpoints]);
+    await this.checkpointing;
     await this.options.store.apply([]);
   }
 
@@ -491,14 +494,31 @@ export class Agent {
       );
   }
 
+  /**
+   * Checkpoints a task. One writer writes the newest state of every changed task, one batch after the
+   * other: two writes of one key in flight at once could land in either order on a remote store (etcd
+   * serves concurrent requests concurrently), and an older RUNNING over a newer FINISHED would make the
+   * task LOST after a restart.
+   */
   private persist(taskId: string): void {
-    const task = this.tasks.get(taskId);
-    if (!task || this.stopping) return;
-    const done = this.options.store
-      .apply([{ op: 'put', key: TASKS + taskId, value: task }])
-      .catch((err: unknown) => this.logger.error({ err, task: taskId }, 'checkpoint failed'))
-      .finally(() => this.checkpoints.delete(done));
-    this.checkpoints.add(done);
+    if (!this.tasks.has(taskId) || this.stopping) return;
+    this.dirty.add(taskId);
+    this.checkpointing ??= this.writeCheckpoints().finally(() => (this.checkpointing = undefined));
+  }
+
+  private async writeCheckpoints(): Promise<void> {
+    await Promise.resolve(); // the changes of this turn go in one batch
+    while (this.dirty.size > 0) {
+      const ids = [...this.dirty].slice(0, CHECKPOINT_BATCH);
+      for (const id of ids) this.dirty.delete(id);
+      const ops = ids.flatMap((id) => {
+        const task = this.tasks.get(id);
+        return task ? [{ op: 'put' as const, key: TASKS + id, value: task }] : [];
+      });
+      await this.options.store
+        .apply(ops)
+        .catch((err: unknown) => this.logger.error({ err, tasks: ids.length }, 'checkpoint failed'));
+    }
   }
 }
 

@@ -30,6 +30,7 @@ export class RunFramework {
   private readonly tasks = new Map<string, RunTask>();
   private client: SchedulerClient | undefined;
   private suppressed = false;
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: RunFrameworkOptions) {
     this.clock = options.clock ?? systemClock;
@@ -208,10 +209,11 @@ export class RunFramework {
     };
   }
 
+  /** Records a task; writes go one after the other, so a remote store cannot land an older state last. */
   private save(task: RunTask): void {
     this.tasks.set(task.id, task);
-    void this.options.store
-      .apply([{ op: 'put', key: TASKS + task.id, value: task }])
+    this.writes = this.writes
+      .then(() => this.options.store.apply([{ op: 'put', key: TASKS + task.id, value: task }]))
       .catch((err: unknown) => this.logger.error({ err }, 'saving a run task failed'));
   }
 }

@@ -12,13 +12,7 @@ import { request } from 'undici';
 import type { TaskView } from '../../src/api/operator.js';
 import type { AgentView } from '../../src/api/operator.js';
 import { createBusyboxRootfs } from '../../src/cli/busybox-rootfs.js';
-import { BerthProcess, canUseRunc, eventually, reapTasks, runCli } from './harness.js';
-
-async function getJson<T>(url: string): Promise<T> {
-  const res = await request(url);
-  if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${await res.body.text()}`);
-  return (await res.body.json()) as T;
-}
+import { BerthProcess, canUseRunc, eventually, getJson, reapTasks, runCli } from './harness.js';
 
 class TestCluster {
   readonly home = mkdtempSync(join(tmpdir(), 'berth-chaos-'));

@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { request } from 'undici';
 import { createBusyboxRootfs } from '../../src/cli/busybox-rootfs.js';
 
 export const BERTH = resolve(import.meta.dirname, '../../../bin/berth.js');
@@ -152,6 +153,28 @@ export class BerthProcess {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill(signal);
     return exited;
+  }
+}
+
+/** GET a JSON document; anything but 200 is an error with the status and body. */
+export async function getJson<T>(url: string): Promise<T> {
+  const res = await request(url);
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** The page an instance serves at `host:port` (asked on loopback), or undefined unless 200 within a second. */
+export async function pageOf(endpoint: string): Promise<string | undefined> {
+  try {
+    const res = await request(`http://${endpoint.replace(/^[^:]+:/, '127.0.0.1:')}/`, {
+      headersTimeout: 1000,
+      bodyTimeout: 1000,
+    });
+    const text = await res.body.text();
+    return res.statusCode === 200 ? text.trim() : undefined;
+  } catch {
+    return undefined;
   }
 }
 

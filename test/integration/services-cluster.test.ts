@@ -8,25 +8,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import type { QueueEntry } from '../../src/frameworks/services/types.js';
 import { createBusyboxRootfs } from '../../src/cli/busybox-rootfs.js';
-import { BerthProcess, canUseRunc, eventually, reapTasks, runCli } from './harness.js';
+import { BerthProcess, canUseRunc, eventually, getJson, reapTasks, runCli } from './harness.js';
 
 interface Task {
   id: string;
   state: string;
   host?: string;
 }
-
-async function getJson<T>(url: string): Promise<T> {
-  const res = await request(url);
-  const text = await res.body.text();
-  if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-/** Processes whose command line mentions `text` (our agents' task supervisors), by pid. */
 
 const spec = (id: string, instances: number, constraint: string): string => `kind: Service
 id: ${id}

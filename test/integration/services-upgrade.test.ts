@@ -6,9 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
 import type { DeploymentView, ServiceView } from '../../src/frameworks/services/types.js';
-import { canUseRunc, Cluster, eventually } from './harness.js';
+import { canUseRunc, Cluster, eventually, getJson, pageOf } from './harness.js';
 
 interface Task {
   id: string;
@@ -36,26 +35,6 @@ healthChecks:
     intervalSeconds: 2
     timeoutSeconds: 3
 ${strategy}`;
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const res = await request(url);
-  const text = await res.body.text();
-  if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function body(endpoint: string): Promise<string | undefined> {
-  try {
-    const res = await request(`http://${endpoint.replace(/^[^:]+:/, '127.0.0.1:')}/`, {
-      headersTimeout: 1000,
-      bodyTimeout: 1000,
-    });
-    const text = await res.body.text();
-    return res.statusCode === 200 ? text.trim() : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 describe('service upgrades on runc', { skip: canUseRunc() }, () => {
@@ -93,7 +72,7 @@ describe('service upgrades on runc', { skip: canUseRunc() }, () => {
     const poller = (async () => {
       while (sampling) {
         const all = await tasks('/bg').catch(() => []);
-        const pages = await Promise.all(all.flatMap((t) => t.endpoints.slice(0, 1)).map(body));
+        const pages = await Promise.all(all.flatMap((t) => t.endpoints.slice(0, 1)).map(pageOf));
         samples.push({
           total: all.length,
           v1: pages.filter((p) => p === 'version 1').length,
@@ -126,7 +105,7 @@ describe('service upgrades on runc', { skip: canUseRunc() }, () => {
       'both full sets ran side by side at some point',
     );
     const final = await tasks('/bg');
-    const pages = await Promise.all(final.map((t) => body(t.endpoints[0]!)));
+    const pages = await Promise.all(final.map((t) => pageOf(t.endpoints[0]!)));
     assert.deepEqual(pages, ['version 2', 'version 2']);
   });
 
@@ -178,7 +157,7 @@ describe('service upgrades on runc', { skip: canUseRunc() }, () => {
     assert.ok(final.every((t) => t.version === view.version));
     const pages = await eventually(
       async () => {
-        const now = await Promise.all((await tasks('/roll')).map((t) => body(t.endpoints[0] ?? '')));
+        const now = await Promise.all((await tasks('/roll')).map((t) => pageOf(t.endpoints[0] ?? '')));
         return now.length === 2 && now.every((p) => p === 'version 2') ? now : undefined;
       },
       20_000,

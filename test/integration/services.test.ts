@@ -8,9 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
 import type { DeploymentView, QueueEntry, ServiceView } from '../../src/frameworks/services/types.js';
-import { canUseRunc, Cluster, eventually } from './harness.js';
+import { canUseRunc, Cluster, eventually, getJson, pageOf } from './harness.js';
 
 interface Task {
   id: string;
@@ -45,26 +44,8 @@ healthChecks:
 ${opts.extra ?? ''}`;
 }
 
-async function getJson<T>(url: string): Promise<T> {
-  const res = await request(url);
-  const text = await res.body.text();
-  if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${text}`);
-  return JSON.parse(text) as T;
-}
-
 /** True when the endpoint answers 200 within a second. */
-async function answers(endpoint: string): Promise<boolean> {
-  try {
-    const res = await request(`http://${endpoint.replace(/^[^:]+:/, '127.0.0.1:')}/`, {
-      headersTimeout: 1000,
-      bodyTimeout: 1000,
-    });
-    await res.body.text();
-    return res.statusCode === 200;
-  } catch {
-    return false;
-  }
-}
+const isServing = async (endpoint: string): Promise<boolean> => (await pageOf(endpoint)) !== undefined;
 
 /** The pids whose command line contains `text` (the instances' httpd processes). */
 function pidsWith(text: string): number[] {
@@ -168,7 +149,7 @@ describe('services on runc', { skip: canUseRunc() }, () => {
     const poller = (async () => {
       while (sampling) {
         const all = await tasks('/web').catch(() => []);
-        const ok = await Promise.all(all.flatMap((t) => t.endpoints.slice(0, 1)).map(answers));
+        const ok = await Promise.all(all.flatMap((t) => t.endpoints.slice(0, 1)).map(isServing));
         samples.push(ok.filter(Boolean).length);
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -242,7 +223,7 @@ describe('services on runc', { skip: canUseRunc() }, () => {
     );
     assert.ok(
       await eventually(
-        async () => ((await answers(replaced.endpoints[0]!)) ? true : undefined),
+        async () => ((await isServing(replaced.endpoints[0]!)) ? true : undefined),
         20_000,
         'the replacement answers',
       ),

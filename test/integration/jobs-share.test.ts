@@ -63,7 +63,9 @@ describe('services and jobs share one cluster', { skip }, () => {
         '---',
         'kind: Job',
         'id: burst',
-        'command: "true"',
+        // Half a second each: long enough that a 100 ms sampler of the roles sees batch's share
+        // (a burst of `true` could start and end between two samples), short enough to be a burst.
+        "command: 'sleep 0.5'",
         'completions: 200',
         'parallelism: 200',
         'resources: { cpus: 0.1, mem: 16 }',

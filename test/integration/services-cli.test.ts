@@ -1,5 +1,6 @@
 /**
- * The services CLI (`berth apply`, `plan`, `services`, `service show`, `scale`, `delete`, `deployments`)
+ * The services CLI (`berth apply`, `plan`, `services`, `service show`, `scale`, `delete`, `deployments`,
+ * `deployment cancel`)
  * as a user runs it, against the real `/v2` routes on a fake ServicesApi that uses the real spec parser,
  * plus a fake jobs endpoint. No runc needed: this tests the CLI and the routes, not the controller.
  */
@@ -12,7 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { installErrorHandler } from '../../src/api/http-server.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { ServiceNotFoundError } from '../../src/frameworks/services/errors.js';
+import { DeploymentNotFoundError, ServiceNotFoundError } from '../../src/frameworks/services/errors.js';
 import { registerServiceRoutes } from '../../src/frameworks/services/http.js';
 import { parseServiceSpecs, parseServiceSpec } from '../../src/frameworks/services/spec.js';
 import type {
@@ -43,7 +44,15 @@ class FakeServices implements ServicesApi {
     for (const l of this.listeners) l(e);
   }
 
-  private deploy(view: ServiceView, kind: DeploymentView['kind'], fail: boolean): DeploymentView {
+  /** How long a deployment takes; the cancel test makes it long enough to cancel. */
+  deployMs = 300;
+
+  private deploy(
+    view: ServiceView,
+    kind: DeploymentView['kind'],
+    fail: boolean,
+    ms = this.deployMs,
+  ): DeploymentView {
     const d: DeploymentView = {
       id: `dep${++this.seq}`,
       serviceId: view.spec.id,
@@ -64,9 +73,10 @@ class FakeServices implements ServicesApi {
         deployment: { ...d, currentStep: 1 },
         timestamp: Date.now(),
       });
-    }, 150).unref();
+    }, ms / 2).unref();
     setTimeout(() => {
-      this.running.delete(d.id);
+      if (!this.running.delete(d.id)) return; // cancelled
+
       delete view.deployment;
       const end: DeploymentView = fail
         ? { ...d, state: 'failed', message: 'no progress within 60 s; rolled back to the last good version' }
@@ -77,7 +87,7 @@ class FakeServices implements ServicesApi {
         deployment: end,
         timestamp: 0,
       });
-    }, 300).unref();
+    }, ms).unref();
     return d;
   }
 
@@ -159,8 +169,13 @@ class FakeServices implements ServicesApi {
     return [...this.running.values()];
   }
 
-  async cancelDeployment(): Promise<DeploymentView | undefined> {
-    throw new InvalidArgumentError('not used here');
+  async cancelDeployment(id: string, opts: { force?: boolean } = {}): Promise<DeploymentView | undefined> {
+    this.calls.push(`cancel ${id} force=${opts.force === true}`);
+    const d = this.running.get(id);
+    if (!d) throw new DeploymentNotFoundError(id);
+    this.running.delete(id);
+    const svc = this.services.get(d.serviceId);
+    return opts.force || !svc ? undefined : this.deploy(svc, 'rollback', false, 300);
   }
 
   queue(): QueueEntry[] {
@@ -316,7 +331,7 @@ describe('the services CLI against the /v2 routes', () => {
     assert.equal(api.services.size, 0);
   });
 
-  test('services, service show, scale --wait, deployments and delete', async () => {
+  test('services, service show, scale --wait, deployments, deployment cancel and delete', async () => {
     assert.equal((await cli(['apply', '-f', file('w.yaml', webYaml('/web'))])).code, 0);
     const list = await cli(['services']);
     assert.equal(list.code, 0, list.stderr);
@@ -339,6 +354,28 @@ describe('the services CLI against the /v2 routes', () => {
     assert.match(waiting.stdout, /waiting to launch:\n {2}\/web: 3 waiting: 3 of 5 instances unplaced/);
     const badScale = await cli(['scale', '/web', '-1']);
     assert.notEqual(badScale.code, 0);
+    api.deployMs = 60_000;
+    const slow = await cli(['scale', '/web', '2']);
+    const slowId = /deployment (dep\d+)/.exec(slow.stdout)?.[1];
+    assert.ok(slowId, slow.stdout);
+    const cancel = await cli(['deployment', 'cancel', slowId, '--wait']);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.match(
+      cancel.stdout,
+      new RegExp(
+        `deployment ${slowId} cancelled; service /web: rollback deployment dep\\d+ started[\\s\\S]*succeeded`,
+      ),
+    );
+    const unknown = await cli(['deployment', 'cancel', 'dep999']);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /deployment "dep999" not found/);
+    const forced = await cli(['scale', '/web', '3']);
+    const forcedId = /deployment (dep\d+)/.exec(forced.stdout)?.[1] ?? '';
+    const stop = await cli(['deployment', 'cancel', forcedId, '--force']);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(stop.stdout.trim(), `deployment ${forcedId} stopped where it was`);
+    assert.ok(api.calls.includes(`cancel ${forcedId} force=true`));
+    api.deployMs = 300;
     const del = await cli(['delete', '/web']);
     assert.equal(del.code, 0, del.stderr);
     assert.ok(api.calls.includes('remove /web'));

@@ -1,6 +1,6 @@
 /**
  * Services: `berth services`, `berth service show ID`, `berth scale ID N`, `berth restart ID`,
- * `berth rollback ID`, `berth delete ID` and `berth deployments`. Thin: parse, call `/v2/...`, print.
+ * `berth rollback ID`, `berth delete ID`, `berth deployments` and `berth deployment cancel ID`. Thin: parse, call `/v2/...`, print.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
@@ -237,5 +237,31 @@ export function registerServices(program: Command): void {
     .action(async (opts: { master?: string }) => {
       const client = await servicesClient(opts);
       print(formatDeployments(await client.deployments()));
+    });
+
+  const deployment = program.command('deployment').description('act on one deployment of a service');
+  withMaster(deployment.command('cancel'))
+    .description(
+      'cancel a running deployment: roll the service back to where it was (--force: just stop here)',
+    )
+    .argument('<id>', 'the deployment id, from `berth deployments`')
+    .option('--force', 'stop the deployment where it is, without a rollback')
+    .option('--wait', 'follow the rollback until it succeeds or fails; the exit code says which')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  berth deployment cancel dep12 --wait\n  berth deployment cancel dep12 --force',
+    )
+    .action(async (id: string, opts: ChangeOptions) => {
+      const client = await servicesClient(opts);
+      const abort = new AbortController();
+      const events = opts.wait && !opts.force ? await client.events(abort.signal) : undefined;
+      try {
+        const { deployment: rollback } = await client.cancelDeployment(id, { force: opts.force === true });
+        if (!rollback) return print(`deployment ${id} stopped where it was`);
+        print(`deployment ${id} cancelled; ${describeStarted(rollback)}`);
+        if (events && !(await followDeployments(client, [rollback], events))) exit.code = 1;
+      } finally {
+        abort.abort();
+      }
     });
 }

@@ -5,7 +5,12 @@
  * cgroupfs, no network, no event log; the image is loaded from the OCI archive `berth save` writes, so no
  * network is needed. Needs root, runc and podman (`apt-get install -y podman`); skips cleanly elsewhere.
  *
- *   npm run build && node dist/bench/podman-run.js [--runs 20] [--smoke]
+ * Where the environment sets NODE_EXTRA_CA_CERTS (this machine does), Node reads and parses that CA
+ * bundle at every start, before any berth code runs (about 45 ms here): berth then also runs without it,
+ * and a bare `node -e 0` runs both ways, so the table shows what is Node's start and what is berth.
+ * `--also PATH` adds another berth launcher (e.g. an older build's bin/berth.js) to the same runs.
+ *
+ *   npm run build && node dist/bench/podman-run.js [--runs 20] [--smoke] [--also OTHER/bin/berth.js]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +25,7 @@ import {
   p90,
   printTable,
   sizeFromArgs,
+  stringArg,
   writeResult,
 } from './lib.js';
 
@@ -106,32 +112,67 @@ async function main(): Promise<void> {
     const load = spawnSync('podman', ['load', '-i', archive], { env: podman.env, encoding: 'utf8' });
     if (load.status !== 0) throw new Error(`podman load failed: ${load.stderr}`);
     const image = /Loaded image(?:\(s\))?: (\S+)/.exec(load.stdout)?.[1] ?? 'busybox';
-    const berthRun = (): Promise<number> =>
-      time(process.execPath, [BERTH, 'run', '--rm', 'busybox', 'true'], cluster.env);
-    const podmanRun = (): Promise<number> =>
-      time('podman', ['run', '--rm', '--network', 'none', ...podman.args, image, 'true'], podman.env);
-    await berthRun(); // warm-up: unpacks the layer into berth's cache
-    await podmanRun(); // warm-up: podman's first container sets up its storage
-    const berth: number[] = [];
-    const pod: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      berth.push(await berthRun());
-      pod.push(await podmanRun());
-    }
-    const ratio = median(berth) / median(pod);
+    const caCerts = process.env.NODE_EXTRA_CA_CERTS;
+    const noCaEnv = { ...cluster.env };
+    delete noCaEnv.NODE_EXTRA_CA_CERTS;
+    const also = stringArg('also');
+    const berthRun = (env = cluster.env, bin = BERTH): Promise<number> =>
+      time(process.execPath, [bin, 'run', '--rm', 'busybox', 'true'], env);
+    const rows: Array<{ what: string; run: () => Promise<number>; ms: number[] }> = [
+      { what: 'berth run --rm busybox true (CLI included)', run: () => berthRun(), ms: [] },
+      ...(caCerts
+        ? [{ what: '  same, NODE_EXTRA_CA_CERTS unset', run: () => berthRun(noCaEnv), ms: [] }]
+        : []),
+      ...(also ? [{ what: `  same, ${also}`, run: () => berthRun(cluster.env, resolve(also)), ms: [] }] : []),
+      {
+        what: 'podman run --rm busybox true',
+        run: () =>
+          time('podman', ['run', '--rm', '--network', 'none', ...podman.args, image, 'true'], podman.env),
+        ms: [],
+      },
+      { what: 'node -e 0 (reference: Node alone)', run: () => time(process.execPath, ['-e', '0']), ms: [] },
+      ...(caCerts
+        ? [
+            {
+              what: '  same, NODE_EXTRA_CA_CERTS unset',
+              run: () => time(process.execPath, ['-e', '0'], noCaEnv),
+              ms: [],
+            },
+          ]
+        : []),
+    ];
+    // Warm-up: berth unpacks the layer into its cache, podman's first container sets up its storage.
+    for (const row of rows) await row.run();
+    for (let i = 0; i < runs; i++) for (const row of rows) row.ms.push(await row.run());
+    const [berth, ...others] = rows;
+    const pod = rows.find((r) => r.what.startsWith('podman'))!;
+    const noCa = caCerts ? others[0] : undefined;
+    const ratio = median(berth!.ms) / median(pod.ms);
     printTable(
       ['what', 'median ms', 'p90 ms'],
-      [
-        ['berth run --rm busybox true (CLI included)', median(berth), p90(berth)],
-        ['podman run --rm busybox true', median(pod), p90(pod)],
-      ],
+      rows.map((r) => [r.what, median(r.ms), p90(r.ms)]),
     );
     console.log(`ratio berth/podman: ${ratio.toFixed(2)}x (goal ≤ 0.5x), ${runs} runs each, interleaved`);
+    if (noCa)
+      console.log(
+        `without NODE_EXTRA_CA_CERTS (${caCerts}, read by Node at every start): ${(median(noCa.ms) / median(pod.ms)).toFixed(2)}x`,
+      );
     writeResult('podman-run', {
       runs,
-      berth_run_rm_true_ms: { median: median(berth), p90: p90(berth), all: berth },
-      podman_run_rm_true_ms: { median: median(pod), p90: p90(pod), all: pod },
+      berth_run_rm_true_ms: { median: median(berth!.ms), p90: p90(berth!.ms), all: berth!.ms },
+      ...(noCa
+        ? {
+            berth_run_rm_true_no_extra_ca_certs_ms: {
+              median: median(noCa.ms),
+              p90: p90(noCa.ms),
+              all: noCa.ms,
+            },
+          }
+        : {}),
+      podman_run_rm_true_ms: { median: median(pod.ms), p90: p90(pod.ms), all: pod.ms },
+      rows: rows.map((r) => ({ what: r.what.trim(), median: median(r.ms), p90: p90(r.ms) })),
       ratio_median: ratio,
+      ...(noCa ? { ratio_median_no_extra_ca_certs: median(noCa.ms) / median(pod.ms) } : {}),
       goal_ratio: 0.5,
     });
   } finally {

@@ -12,6 +12,7 @@ import { computeRuntimeConfig, mountOverlay, readHostLimits, unmountOverlay } fr
 import { Cluster } from '../test/integration/harness.js';
 import { request } from 'undici';
 
+const BERTH = resolve(import.meta.dirname, '../../bin/berth.js');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 20;
 
 function time(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<number> {
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   try {
     await cluster.importBusybox();
     // Warm-up: also unpacks the image's layer into the layer cache, which the runc bundle then uses.
-    await time(process.execPath, [resolve('bin/berth.js'), 'run', '--rm', 'busybox', 'true'], cluster.env); // warm-up
+    await time(process.execPath, [BERTH, 'run', '--rm', 'busybox', 'true'], cluster.env); // warm-up
     const layers = spawnSync('sh', ['-c', `ls -d ${cluster.home}/images/layers/sha256/*`], {
       encoding: 'utf8',
     })
@@ -79,13 +80,7 @@ async function main(): Promise<void> {
       runc.push(
         await time('runc', ['--root', join(work, 'runc-state'), 'run', '--bundle', bundle, `bench-${i}`]),
       );
-      berth.push(
-        await time(
-          process.execPath,
-          [resolve('bin/berth.js'), 'run', '--rm', 'busybox', 'true'],
-          cluster.env,
-        ),
-      );
+      berth.push(await time(process.execPath, [BERTH, 'run', '--rm', 'busybox', 'true'], cluster.env));
       api.push(await timeApi(cluster.url));
     }
     const node = await time(process.execPath, ['-e', '0']);

@@ -3,8 +3,7 @@
  * command starts fast. Errors come back as RemoteError with the server's code; a master that cannot be
  * reached becomes one line that says how to start one.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { decodeRecords } from '../api/recordio.js';
 import { BerthError, RemoteError } from '../core/errors.js';
@@ -28,13 +27,19 @@ const CONNECT_ERRORS = new Set([
   'EAI_AGAIN',
 ]);
 
-async function readBody(res: IncomingMessage): Promise<string> {
+/** A response as the client reads it (an `http.IncomingMessage`). */
+export interface ApiResponse extends Readable {
+  statusCode?: number;
+  headers: IncomingHttpHeaders;
+}
+
+async function readBody(res: ApiResponse): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function toError(res: IncomingMessage): Promise<RemoteError> {
+async function toError(res: ApiResponse): Promise<RemoteError> {
   const status = res.statusCode ?? 0;
   const text = await readBody(res).catch(() => '');
   try {
@@ -58,12 +63,12 @@ export class ApiClient {
    * a 307 to the leader: followed (same method and body) up to three times, except for a streamed body,
    * which cannot be sent twice.
    */
-  open(
+  async open(
     method: Method,
     path: string,
     options: { body?: string | Readable; contentType?: string; signal?: AbortSignal } = {},
     hops = 0,
-  ): Promise<IncomingMessage> {
+  ): Promise<ApiResponse> {
     const { body, contentType, signal } = options;
     const url = new URL(path, this.master);
     const headers: Record<string, string> = {
@@ -71,18 +76,10 @@ export class ApiClient {
       ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
       ...(contentType ? { 'content-type': contentType } : {}),
     };
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = request(url, { method, headers, ...(signal ? { signal } : {}) }, (res) => {
-        const status = res.statusCode ?? 500;
-        const location = res.headers.location;
-        if ((status === 307 || status === 308) && location && hops < 3 && typeof body !== 'object') {
-          res.resume();
-          return resolve(this.open(method, new URL(location, url).href, options, hops + 1));
-        }
-        if (status < 300) return resolve(res);
-        toError(res).then(reject, reject);
-      });
+    // node:http loads on first use, and node:https (with TLS) only for an https master.
+    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    const res = await new Promise<ApiResponse>((resolve, reject) => {
+      const req = request(url, { method, headers, ...(signal ? { signal } : {}) }, resolve);
       req.on('error', (err: NodeJS.ErrnoException) =>
         reject(err.code && CONNECT_ERRORS.has(err.code) ? new MasterUnreachableError(this.master, err) : err),
       );
@@ -92,6 +89,25 @@ export class ApiClient {
         body.pipe(req);
       }
     });
+    return this.settle(res, method, url, options, hops);
+  }
+
+  /** A response below 300 as it is; a 307/308 followed (not for a streamed body); else a RemoteError. */
+  private async settle(
+    res: ApiResponse,
+    method: Method,
+    url: URL,
+    options: { body?: string | Readable; contentType?: string; signal?: AbortSignal },
+    hops: number,
+  ): Promise<ApiResponse> {
+    const status = res.statusCode ?? 500;
+    const location = res.headers.location;
+    if ((status === 307 || status === 308) && location && hops < 3 && typeof options.body !== 'object') {
+      res.resume();
+      return this.open(method, new URL(location, url).href, options, hops + 1);
+    }
+    if (status < 300) return res;
+    throw await toError(res);
   }
 
   /** A JSON call: `body` (when given) is sent as JSON, and the answer parsed (`{}` when empty). */

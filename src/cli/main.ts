@@ -1,7 +1,6 @@
 /** The `berth` command line. Each command lives in its own file under `commands/`. */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { describeError, exitCodeFor, isBerthError } from '../core/errors.js';
 import { registerImageCommands } from './commands/image.js';
 import { registerKill } from './commands/kill.js';
 import { registerLogs } from './commands/logs.js';
@@ -30,6 +29,7 @@ import { registerSim } from './commands/sim.js';
 import { registerApply } from './commands/apply.js';
 import { registerServices } from './commands/services.js';
 import { exit } from './context.js';
+import { reportFailure } from './fast-run.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -87,8 +87,6 @@ export async function main(argv: string[]): Promise<number> {
     return exit.code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 64;
-    if (process.env.BERTH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
-    process.stderr.write(`berth: ${describeError(err)}\n`);
-    return isBerthError(err) ? exitCodeFor(err.code) : 70;
+    return reportFailure(err);
   }
 }

@@ -8,7 +8,7 @@ import { streamOutput } from '../output.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-interface RunOptions {
+export interface RunOptions {
   master?: string;
   rm?: boolean;
   detach?: boolean;
@@ -65,14 +65,25 @@ export function registerRun(program: Command): void {
       "\nExamples:\n  berth run --rm busybox echo hello\n  berth run -d --name web --mem 64M busybox httpd -f -p 8080\n  berth run --rm -e NAME=world busybox sh -c 'echo hello $NAME'",
     )
     .action(async (image: string, command: string[], opts: RunOptions) => {
-      const client = clientFor(opts);
-      const { id } = await client.post<{ id: string; name: string }>(
-        '/v1/run',
-        toRequest(image, command, opts),
-      );
-      if (opts.detach) return print(id);
-      exit.code = await attach(client, id);
+      exit.code = await runTask(image, command, opts);
     });
+}
+
+/**
+ * What `berth run` does once its arguments are parsed, shared by the commander command and the fast path
+ * (`../fast-run.ts`): submit, then print the id (`-d`) or follow the output to the end. Resolves with the
+ * exit code.
+ */
+export async function runTask(
+  image: string,
+  command: string[],
+  opts: RunOptions,
+  client: ApiClient = clientFor(opts),
+): Promise<number> {
+  const { id } = await client.post<{ id: string; name: string }>('/v1/run', toRequest(image, command, opts));
+  if (!opts.detach) return attach(client, id);
+  print(id);
+  return 0;
 }
 
 async function attach(client: ApiClient, id: string): Promise<number> {

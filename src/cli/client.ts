@@ -3,7 +3,7 @@
  * command starts fast. Errors come back as RemoteError with the server's code; a master that cannot be
  * reached becomes one line that says how to start one.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { decodeRecords } from '../api/recordio.js';
 import { BerthError, RemoteError } from '../core/errors.js';
@@ -27,19 +27,13 @@ const CONNECT_ERRORS = new Set([
   'EAI_AGAIN',
 ]);
 
-/** A response as the client reads it (an `http.IncomingMessage`). */
-export interface ApiResponse extends Readable {
-  statusCode?: number;
-  headers: IncomingHttpHeaders;
-}
-
-async function readBody(res: ApiResponse): Promise<string> {
+async function readBody(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function toError(res: ApiResponse): Promise<RemoteError> {
+async function toError(res: IncomingMessage): Promise<RemoteError> {
   const status = res.statusCode ?? 0;
   const text = await readBody(res).catch(() => '');
   try {
@@ -68,7 +62,7 @@ export class ApiClient {
     path: string,
     options: { body?: string | Readable; contentType?: string; signal?: AbortSignal } = {},
     hops = 0,
-  ): Promise<ApiResponse> {
+  ): Promise<IncomingMessage> {
     const { body, contentType, signal } = options;
     const url = new URL(path, this.master);
     const headers: Record<string, string> = {
@@ -78,7 +72,7 @@ export class ApiClient {
     };
     // node:http loads on first use, and node:https (with TLS) only for an https master.
     const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
-    const res = await new Promise<ApiResponse>((resolve, reject) => {
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = request(url, { method, headers, ...(signal ? { signal } : {}) }, resolve);
       req.on('error', (err: NodeJS.ErrnoException) =>
         reject(err.code && CONNECT_ERRORS.has(err.code) ? new MasterUnreachableError(this.master, err) : err),
@@ -94,12 +88,12 @@ export class ApiClient {
 
   /** A response below 300 as it is; a 307/308 followed (not for a streamed body); else a RemoteError. */
   private async settle(
-    res: ApiResponse,
+    res: IncomingMessage,
     method: Method,
     url: URL,
     options: { body?: string | Readable; contentType?: string; signal?: AbortSignal },
     hops: number,
-  ): Promise<ApiResponse> {
+  ): Promise<IncomingMessage> {
     const status = res.statusCode ?? 500;
     const location = res.headers.location;
     if ((status === 307 || status === 308) && location && hops < 3 && typeof options.body !== 'object') {

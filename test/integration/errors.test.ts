@@ -6,7 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { Cluster, runCli } from './harness.js';
+import { spawn } from 'node:child_process';
+import { BERTH, Cluster, runCli } from './harness.js';
 
 test('an unreachable master says how to start one', async () => {
   const r = await runCli(['ps'], { ...process.env, BERTH_MASTER: 'http://127.0.0.1:9' });
@@ -62,4 +63,15 @@ test('the process runtime runs tasks without runc', async (t) => {
   const r = await cluster.cli(['run', '--rm', 'busybox', 'sh', '-c', 'echo "in $PWD"; exit 2']);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stdout, new RegExp(`^in ${cluster.home}/agent/sandboxes/`));
+});
+
+test('a reader that goes away ends the command quietly, with no stack trace', async () => {
+  // As `berth run --help | head -0`: the reading end is closed before the command writes anything.
+  const child = spawn(process.execPath, [BERTH, 'run', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.equal(stderr, '', 'nothing on stderr');
+  assert.equal(code, 141, 'exit code 141, as for a program ended by SIGPIPE');
 });

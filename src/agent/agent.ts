@@ -62,6 +62,8 @@ interface Runtime {
   wakers: Set<() => void>;
   killRequested: boolean;
   finalizing?: Promise<void>;
+  /** The release of the runtime's state and rootfs mount, after the task ended. */
+  cleaning?: Promise<void>;
   /** The task's running health and readiness checks. */
   checks?: CheckRun;
   /** Set when failed health checks killed the task: its final update's message. */
@@ -123,7 +125,11 @@ export class Agent {
       this.tasks.set(task.task.task_id.value, task);
     }
     for (const [id, task] of this.tasks) {
-      if (isTerminal(task.status.state)) continue;
+      if (isTerminal(task.status.state)) {
+        // Ended, reported, then the agent died before releasing the runtime's state and mount.
+        if (task.cleaned === false && !task.removed) void this.cleanup(id, task, this.newRuntime(id));
+        continue;
+      }
       const runtime = this.newRuntime(id);
       const found = await this.options.containerizer.recover(task.task, task.sandbox);
       if (found.state === 'running') {
@@ -299,9 +305,14 @@ export class Agent {
     await this.finish(id, task, runtime, status);
   }
 
+  /**
+   * The terminal update goes out as soon as the exit status is known, and the runtime's state and the
+   * rootfs mount are released after it: the task's resources are free once its processes are gone, and
+   * the unmount (a process of its own) no longer delays the update and the next task's offer.
+   */
   private async finish(id: string, task: AgentTask, runtime: Runtime, exit: ExitStatus): Promise<void> {
     this.logger.debug({ task: id }, 'task exited');
-    await this.options.containerizer.cleanup(task.task, task.sandbox);
+    task.cleaned = false;
     const killed = runtime.killRequested;
     const state: TaskState = killed ? 'TASK_KILLED' : exit.exitCode === 0 ? 'TASK_FINISHED' : 'TASK_FAILED';
     const message =
@@ -314,7 +325,16 @@ export class Agent {
       ...(code !== undefined ? { exit_code: code } : {}),
       ...(runtime.unhealthy !== undefined ? { healthy: false } : {}),
     });
+    await this.cleanup(id, task, runtime);
     this.scheduleRemoval(id, task, runtime);
+  }
+
+  private cleanup(id: string, task: AgentTask, runtime: Runtime): Promise<void> {
+    runtime.cleaning ??= this.options.containerizer.cleanup(task.task, task.sandbox).then(() => {
+      task.cleaned = true;
+      this.persist(id);
+    });
+    return runtime.cleaning;
   }
 
   /** An `--rm` sandbox goes once a reader has drained its output, or after a grace period without one. */
@@ -340,10 +360,12 @@ export class Agent {
   private finalize(id: string, task: AgentTask, runtime: Runtime): Promise<void> {
     if (!wantsSandboxRemoved(task.task)) return Promise.resolve();
     this.logger.debug({ task: id }, 'removing the sandbox');
-    runtime.finalizing ??= this.options.containerizer.remove(task.sandbox).then(() => {
-      task.removed = true;
-      this.persist(id);
-    });
+    runtime.finalizing ??= (runtime.cleaning ?? Promise.resolve())
+      .then(() => this.options.containerizer.remove(task.sandbox))
+      .then(() => {
+        task.removed = true;
+        this.persist(id);
+      });
     return runtime.finalizing;
   }
 

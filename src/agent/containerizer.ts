@@ -9,12 +9,14 @@ import type { CommandInfo, TaskInfo } from '../api/mesos.js';
 import type { Logger } from '../core/logger.js';
 import { resolveOrPull, type ImageStore } from '../image/index.js';
 import {
+  computeOverlayOptions,
   mountOverlay,
   unmountOverlay,
   type ExecStatus,
   type ExitStatus,
   type Launcher,
   type LaunchSpec,
+  type OverlayDirs,
   type RecoverResult,
 } from '../runtime/index.js';
 import { resolveUserInRootfs } from '../runtime/user.js';
@@ -34,6 +36,19 @@ export interface ContainerizerOptions {
   /** Runs tasks without an image, in their sandbox on the host's file system. */
   hostLauncher: Launcher;
   logger: Logger;
+}
+
+/**
+ * Where a task's overlay is mounted. Usually runc mounts it as the container's root in the container's own
+ * mount namespace: no `mount` and `umount` processes per task (each a fork of the agent), and nothing to
+ * unmount on the host when the task ends. The host mounts it instead when the image's USER must be looked
+ * up in the merged /etc/passwd before the start, or when the lower dirs fit into mount's one page of
+ * options only as paths relative to a working directory, which runc does not have.
+ */
+export function placeOverlay(dirs: OverlayDirs, imageUser: string | undefined): LaunchSpec['overlay'] {
+  if (imageUser) return undefined;
+  const { options, cwd } = computeOverlayOptions(dirs);
+  return cwd === undefined ? { options } : undefined;
 }
 
 /**
@@ -68,19 +83,23 @@ export class Containerizer implements TaskContainerizer {
     const imageName = task.container?.mesos?.image?.docker.name;
     let defaults: ImageDefaults | undefined;
     let rootfs: string | undefined;
+    let overlay: LaunchSpec['overlay'];
     if (imageName) {
       // Not in the store and named with a registry host: pulled here (concurrent tasks share one pull).
       const image = await resolveOrPull(this.options.images, imageName);
       defaults = image.config;
       if (this.options.launcher.kind === 'runc') {
-        const lowerDirs = await this.options.images.prepareLayers(image);
-        rootfs = join(sandbox, 'rootfs');
-        await mountOverlay({
-          lowerDirs,
+        const dirs = {
+          lowerDirs: await this.options.images.prepareLayers(image),
           upperDir: join(sandbox, 'upper'),
           workDir: join(sandbox, 'work'),
-          target: rootfs,
-        });
+          target: join(sandbox, 'rootfs'),
+        };
+        rootfs = dirs.target;
+        overlay = placeOverlay(dirs, defaults?.User);
+        if (overlay)
+          for (const dir of [dirs.upperDir, dirs.workDir, rootfs]) await mkdir(dir, { recursive: true });
+        else await mountOverlay(dirs);
       }
     }
     this.options.logger.debug({ task: task.task_id.value }, 'rootfs ready');
@@ -88,7 +107,8 @@ export class Containerizer implements TaskContainerizer {
       // The image's USER applies in its own rootfs (names resolved in its /etc/passwd), as with Docker.
       const user = rootfs && defaults?.User ? await resolveUserInRootfs(defaults.User, rootfs) : undefined;
       const spec = computeLaunchSpec(task, defaults, sandbox, rootfs, user);
-      await this.launcherFor(task).launch(await this.prepareSandboxFiles(task, spec, sandbox, rootfs));
+      const files = await this.prepareSandboxFiles(task, spec, sandbox, rootfs);
+      await this.launcherFor(task).launch(overlay ? { ...files, overlay } : files);
     } catch (err) {
       if (rootfs) await unmountOverlay(rootfs).catch(() => undefined);
       throw err;

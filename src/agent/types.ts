@@ -12,6 +12,11 @@ export interface AgentTask {
   pending: TaskStatus[];
   /** The sandbox was removed after the task ended (`--rm`). */
   removed: boolean;
+  /**
+   * The runtime's state and the rootfs mount were released after the task ended. The terminal update goes
+   * out before that, so a crash in between leaves a terminal task that recovery still has to clean up.
+   */
+  cleaned?: boolean;
   launched_at: number;
   /** When the task reached TASK_RUNNING (ms): its checks' delay and grace period count from here. */
   running_at?: number;

@@ -109,7 +109,7 @@ const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/pro
 /**
  * The OCI runtime config for a task: `runc spec`'s defaults, with the task's process, hostname = id,
  * host networking (no network namespace), a writable rootfs and cgroup limits from `spec.resources`.
- * `spec.rootfs` must be absolute.
+ * `spec.rootfs` must be absolute. With `spec.overlay`, runc mounts the overlay on it in the container.
  */
 export function computeRuntimeConfig(spec: LaunchSpec, hostLimits: HostLimits): RuntimeConfig {
   const caps = [...DEFAULT_CAPABILITIES];
@@ -128,6 +128,11 @@ export function computeRuntimeConfig(spec: LaunchSpec, hostLimits: HostLimits): 
     root: { path: spec.rootfs ?? '', readonly: false },
     hostname: spec.id.slice(0, HOST_NAME_MAX),
     mounts: [
+      // First, so that every other mount lands on it. runc accepts the options as one comma-free item
+      // each; the lowerdir list keeps its colons.
+      ...(spec.overlay
+        ? [{ destination: '/', type: 'overlay', source: 'overlay', options: spec.overlay.options.split(',') }]
+        : []),
       ...DEFAULT_MOUNTS.map((m) => ({ ...m, ...(m.options ? { options: [...m.options] } : {}) })),
       ...(spec.mounts ?? []).map((m) => ({
         destination: m.destination,

@@ -11,8 +11,13 @@ export interface LaunchSpec {
   /** Inside the container (runc) or relative to the sandbox (process); default "/" (runc) or the sandbox. */
   cwd?: string;
   user?: { uid: number; gid: number };
-  /** runc only: path of the already mounted rootfs (overlay) to use. */
+  /** runc only: the container's root: an overlay already mounted here, or the mount point for `overlay`. */
   rootfs?: string;
+  /**
+   * runc only: an overlay that runc mounts as the container's root, inside the container's own mount
+   * namespace. Nothing is mounted on the host, and the mount goes away with the container.
+   */
+  overlay?: { options: string };
   /** runc only: host directories bind-mounted into the container (e.g. the sandbox's files). */
   mounts?: Array<{ source: string; destination: string; readonly?: boolean }>;
   resources: { cpus: number; memMiB: number };

@@ -1,0 +1,99 @@
+/**
+ * A task's terminal update goes out before the runtime's cleanup (unmount, runc state), and an agent that
+ * died between the two finishes the cleanup when it recovers.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AgentEvent } from '../api/agent.js';
+import type { TaskStatus } from '../api/mesos.js';
+import { MemoryStore } from '../store/index.js';
+import type { ExitStatus } from '../runtime/index.js';
+import { Agent } from './agent.js';
+import type { TaskContainerizer } from './containerizer.js';
+import type { AgentStreamHandlers, MasterLink } from './master-link.js';
+
+function newAgent(store: MemoryStore, containerizer: TaskContainerizer) {
+  const updates: TaskStatus[] = [];
+  let handlers: AgentStreamHandlers | undefined;
+  const link: MasterLink = {
+    subscribe: async (_call, h) => {
+      handlers = h;
+      queueMicrotask(() =>
+        h.onEvent({ type: 'SUBSCRIBED', subscribed: { agent_id: { value: 'a1' } } } as AgentEvent),
+      );
+      return { streamId: 's1' };
+    },
+    call: async (_stream, call) => {
+      if (call.type !== 'UPDATE') return;
+      const status = call.update.status;
+      updates.push(status);
+      queueMicrotask(() =>
+        handlers?.onEvent({
+          type: 'ACKNOWLEDGED',
+          acknowledged: { task_id: status.task_id, uuid: status.uuid ?? '' },
+        }),
+      );
+    },
+    close: () => undefined,
+  };
+  const agent = new Agent({
+    store,
+    link,
+    containerizer,
+    workDir: '/nonexistent-berth-test',
+    resources: [],
+    heartbeatSeconds: 0,
+  });
+  const launch = () =>
+    handlers?.onEvent({
+      type: 'LAUNCH',
+      launch: {
+        framework_id: { value: 'f1' },
+        framework_info: { name: 'test' },
+        task: { name: 't', task_id: { value: 't1' }, agent_id: { value: 'a1' }, resources: [] },
+      },
+    });
+  return { agent, updates, launch };
+}
+
+const until = async (what: () => boolean): Promise<void> => {
+  for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(what(), 'in time');
+};
+
+test('the terminal update does not wait for the cleanup; a cleanup cut short is finished on recovery', async () => {
+  const store = new MemoryStore();
+  let exit!: (status: ExitStatus) => void;
+  let cleanups = 0;
+  const hanging: TaskContainerizer = {
+    launch: async () => undefined,
+    wait: () => new Promise<ExitStatus>((resolve) => (exit = resolve)),
+    kill: async () => undefined,
+    recover: async () => ({ state: 'lost', message: 'no' }),
+    cleanup: () => {
+      cleanups++;
+      return new Promise<void>(() => undefined); // the agent "dies" before this ends
+    },
+    remove: async () => undefined,
+  };
+  const first = newAgent(store, hanging);
+  await first.agent.recover();
+  await first.agent.start();
+  first.launch();
+  await until(() => first.updates.some((u) => u.state === 'TASK_RUNNING'));
+  exit({ exitCode: 0, signal: null, finishedAt: Date.now() });
+  await until(() => first.updates.some((u) => u.state === 'TASK_FINISHED'));
+  assert.equal(cleanups, 1, 'the cleanup started, and the update went out while it was still running');
+  await first.agent.stop();
+
+  let recovered = 0;
+  const second = newAgent(store, { ...hanging, cleanup: async () => void recovered++ });
+  await second.agent.recover();
+  assert.equal(recovered, 1, 'the restarted agent releases what the first one left');
+  await second.agent.stop();
+
+  // Once cleaned, a later restart leaves the ended task alone.
+  const third = newAgent(store, { ...hanging, cleanup: async () => void recovered++ });
+  await third.agent.recover();
+  assert.equal(recovered, 1);
+});

@@ -75,8 +75,12 @@ const HEALTH_KILL_GRACE_SECONDS = 3;
 
 const ID_KEY = 'agent/id';
 const LAUNCH_WAIT_MS = 10_000;
+/** What never changes of a task (its TaskInfo above all), written once at launch. */
 const TASKS = 'agent/tasks/';
-/** Operations per checkpoint write (etcd refuses transactions of more than 128). */
+/** What changes (status, pending updates, flags), rewritten at every status update and acknowledgement. */
+const TASK_STATE = 'agent/task-state/';
+type MutableTaskFields = Pick<AgentTask, 'status' | 'pending' | 'running_at' | 'removed' | 'cleaned'>;
+/** Operations per checkpoint write, one more at most (etcd refuses transactions of more than 128). */
 const CHECKPOINT_BATCH = 100;
 
 export class Agent {
@@ -85,6 +89,8 @@ export class Agent {
   private readonly tasks = new Map<string, AgentTask>();
   /** Tasks whose checkpoint changed since the last write, and the writer that is writing them. */
   private readonly dirty = new Set<string>();
+  /** Launched tasks whose unchanging part is not written yet. */
+  private readonly unwritten = new Set<string>();
   private checkpointing: Promise<void> | undefined;
   private readonly runtimes = new Map<string, Runtime>();
   private readonly launchWaiters = new Set<(taskId: string) => void>();
@@ -120,8 +126,13 @@ export class Agent {
   /** Loads checkpointed tasks and finds out what became of the ones that were running. */
   async recover(): Promise<void> {
     this.agentId = (await this.options.store.get<string>(ID_KEY))?.value;
+    const states = new Map<string, MutableTaskFields>();
+    for (const entry of await this.options.store.list<MutableTaskFields>(TASK_STATE))
+      states.set(entry.key.slice(TASK_STATE.length), entry.value);
     for (const entry of await this.options.store.list<AgentTask>(TASKS)) {
-      const task = structuredClone(entry.value) as AgentTask;
+      const id = entry.key.slice(TASKS.length);
+      // A checkpoint from before the split carries its state in the one record.
+      const task = structuredClone({ ...entry.value, ...states.get(id) }) as AgentTask;
       this.tasks.set(task.task.task_id.value, task);
     }
     for (const [id, task] of this.tasks) {
@@ -273,6 +284,7 @@ export class Agent {
       launched_at: now,
     };
     this.tasks.set(id, task);
+    this.unwritten.add(id);
     const runtime = this.newRuntime(id);
     for (const waiter of [...this.launchWaiters]) waiter(id);
     this.update(id, 'TASK_STARTING');
@@ -502,10 +514,10 @@ export class Agent {
     );
   }
 
-  private sendUpdate(frameworkId: string, status: TaskStatus): void {
+  private sendUpdate(frameworkId: string, status: TaskStatus): Promise<void> | undefined {
     const streamId = this.streamId;
-    if (!streamId || !this.agentId) return;
-    this.options.link
+    if (!streamId || !this.agentId) return undefined;
+    return this.options.link
       .call(streamId, {
         type: 'UPDATE',
         agent_id: { value: this.agentId },
@@ -531,17 +543,36 @@ export class Agent {
   private async writeCheckpoints(): Promise<void> {
     await Promise.resolve(); // the changes of this turn go in one batch
     while (this.dirty.size > 0) {
-      const ids = [...this.dirty].slice(0, CHECKPOINT_BATCH);
-      for (const id of ids) this.dirty.delete(id);
-      const ops = ids.flatMap((id) => {
+      const ops: Array<{ op: 'put'; key: string; value: unknown }> = [];
+      for (const id of this.dirty) {
+        if (ops.length >= CHECKPOINT_BATCH) break;
+        this.dirty.delete(id);
         const task = this.tasks.get(id);
-        return task ? [{ op: 'put' as const, key: TASKS + id, value: task }] : [];
-      });
+        if (!task) continue;
+        if (this.unwritten.delete(id)) ops.push({ op: 'put', key: TASKS + id, value: unchanging(task) });
+        ops.push({ op: 'put', key: TASK_STATE + id, value: changing(task) });
+      }
       await this.options.store
         .apply(ops)
-        .catch((err: unknown) => this.logger.error({ err, tasks: ids.length }, 'checkpoint failed'));
+        .catch((err: unknown) => this.logger.error({ err, writes: ops.length }, 'checkpoint failed'));
     }
   }
+}
+
+function unchanging(task: AgentTask): Omit<AgentTask, keyof MutableTaskFields> {
+  const { framework_id, framework_info, task: info, sandbox, launched_at } = task;
+  return { framework_id, framework_info, task: info, sandbox, launched_at };
+}
+
+function changing(task: AgentTask): MutableTaskFields {
+  const { status, pending, running_at, removed, cleaned } = task;
+  return {
+    status,
+    pending,
+    removed,
+    ...(running_at !== undefined ? { running_at } : {}),
+    ...(cleaned !== undefined ? { cleaned } : {}),
+  };
 }
 
 /** The exit code as a shell reports it: the process's own, or 128 + N when signal N ended it. */

@@ -24,7 +24,9 @@ function harness() {
     clock,
     tasks,
     persist: () => persisted++,
-    send: (_f, s) => sent.push(s),
+    send: (_f, s) => {
+      sent.push(s);
+    },
     retryMs: 100,
   });
   const update = (state: TaskStatus['state']) =>
@@ -68,4 +70,45 @@ test('an unacknowledged update is resent with backoff', () => {
   h.sum.acknowledge('t1', h.sent[0]!.uuid!);
   h.clock.advance(10_000);
   assert.equal(h.sent.length, 3, 'no resend after the acknowledgement');
+});
+
+test('an update still on its way is not sent again: the resend timer starts when the send settles', async () => {
+  const clock = new FakeClock(1000);
+  const task: AgentTask = {
+    framework_id: 'fw',
+    framework_info: { name: 'test' },
+    task: { name: 't', task_id: { value: 't1' }, agent_id: { value: 'a' }, resources: [] },
+    sandbox: '/nowhere',
+    status: { task_id: { value: 't1' }, state: 'TASK_STAGING', timestamp: 1 },
+    pending: [],
+    removed: false,
+    launched_at: 0,
+  };
+  const sent: TaskStatus[] = [];
+  const inFlight: Array<() => void> = [];
+  const sum = new StatusUpdateManager({
+    clock,
+    tasks: new Map([['t1', task]]),
+    persist: () => undefined,
+    send: (_f, s) => {
+      sent.push(s);
+      return new Promise<void>((resolve) => inFlight.push(resolve));
+    },
+    retryMs: 100,
+  });
+  sum.enqueue('t1', { task_id: { value: 't1' }, state: 'TASK_RUNNING', timestamp: 2 });
+  clock.advance(1000);
+  assert.equal(sent.length, 1, 'no resend while the first send is in flight');
+  inFlight[0]!();
+  await Promise.resolve();
+  clock.advance(99);
+  assert.equal(sent.length, 1);
+  clock.advance(1);
+  assert.equal(sent.length, 2, 'resent a retry interval after the send settled');
+  // Acknowledged while the resend is in flight: settling it arms nothing.
+  sum.acknowledge('t1', sent[1]!.uuid!);
+  inFlight[1]!();
+  await Promise.resolve();
+  clock.advance(10_000);
+  assert.equal(sent.length, 2);
 });

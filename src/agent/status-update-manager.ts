@@ -12,13 +12,18 @@ export interface StatusUpdateManagerOptions {
   clock: Clock;
   tasks: ReadonlyMap<string, AgentTask>;
   persist: (taskId: string) => void;
-  send: (frameworkId: string, status: TaskStatus) => void;
+  /**
+   * Sends an update to the master. When it returns a promise, the retry timer starts once that settles:
+   * an update still queued on a slow connection is not sent again behind itself.
+   */
+  send: (frameworkId: string, status: TaskStatus) => void | Promise<void>;
   retryMs?: number;
   maxRetryMs?: number;
 }
 
 export class StatusUpdateManager {
-  private readonly retries = new Map<string, { timer: Timer; delay: number }>();
+  /** Per task with an update in flight: its resend timer, armed once the send has settled. */
+  private readonly retries = new Map<string, { timer?: Timer }>();
 
   constructor(private readonly options: StatusUpdateManagerOptions) {}
 
@@ -58,15 +63,21 @@ export class StatusUpdateManager {
     const task = this.options.tasks.get(taskId);
     const head = task?.pending[0];
     if (!task || !head) return;
-    this.options.send(task.framework_id, head);
+    const retry: { timer?: Timer } = {};
+    this.retries.set(taskId, retry);
     const next = Math.min(delay * 2, this.options.maxRetryMs ?? 600_000);
-    const timer = this.options.clock.setTimeout(() => this.sendHead(taskId, next), delay);
-    this.retries.set(taskId, { timer, delay });
+    const arm = (): void => {
+      if (this.retries.get(taskId) !== retry) return; // acknowledged, resent or stopped meanwhile
+      retry.timer = this.options.clock.setTimeout(() => this.sendHead(taskId, next), delay);
+    };
+    const sent = this.options.send(task.framework_id, head);
+    if (sent instanceof Promise) sent.then(arm, arm);
+    else arm();
   }
 
   private cancelRetry(taskId: string): void {
     const retry = this.retries.get(taskId);
-    if (retry) this.options.clock.clearTimeout(retry.timer);
+    if (retry?.timer) this.options.clock.clearTimeout(retry.timer);
     this.retries.delete(taskId);
   }
 }

@@ -1,6 +1,9 @@
 import type { FrameworkInfo, TaskInfo, TaskStatus } from '../api/mesos.js';
 
-/** What the agent checkpoints of each task under `agent/tasks/<id>`, so that it survives a restart. */
+/**
+ * What the agent checkpoints of each task, so that it survives a restart: what never changes under
+ * `agent/tasks/<id>` (written once), the rest (status, pending updates, flags) under `agent/task-state/<id>`.
+ */
 export interface AgentTask {
   framework_id: string;
   framework_info: FrameworkInfo;

@@ -18,7 +18,8 @@ function newAgent(store: MemoryStore, containerizer: TaskContainerizer) {
   const link: MasterLink = {
     subscribe: async (_call, h) => {
       handlers = h;
-      queueMicrotask(() =>
+      // After the stream id is known, as over HTTP.
+      setTimeout(() =>
         h.onEvent({ type: 'SUBSCRIBED', subscribed: { agent_id: { value: 'a1' } } } as AgentEvent),
       );
       return { streamId: 's1' };
@@ -96,4 +97,45 @@ test('the terminal update does not wait for the cleanup; a cleanup cut short is 
   const third = newAgent(store, { ...hanging, cleanup: async () => void recovered++ });
   await third.agent.recover();
   assert.equal(recovered, 1);
+});
+
+test('a task is checkpointed in two records; a one-record checkpoint from before the split is recovered', async () => {
+  const store = new MemoryStore();
+  const quiet: TaskContainerizer = {
+    launch: async () => undefined,
+    wait: () => new Promise<ExitStatus>(() => undefined),
+    kill: async () => undefined,
+    recover: async () => ({ state: 'exited', status: { exitCode: 3, signal: null, finishedAt: Date.now() } }),
+    cleanup: async () => undefined,
+    remove: async () => undefined,
+  };
+  const first = newAgent(store, quiet);
+  await first.agent.recover();
+  await first.agent.start();
+  first.launch();
+  await until(() => first.updates.some((u) => u.state === 'TASK_RUNNING'));
+  await first.agent.stop();
+  const info = (await store.get<Record<string, unknown>>('agent/tasks/t1'))?.value;
+  const state = (await store.get<{ status: TaskStatus; running_at?: number }>('agent/task-state/t1'))?.value;
+  assert.equal((info?.task as { name: string }).name, 't');
+  assert.equal(info?.status, undefined, 'the unchanging record holds no status');
+  assert.equal(state?.status.state, 'TASK_RUNNING');
+  assert.ok(state?.running_at, 'running_at is kept with the state');
+
+  // The old layout: everything under agent/tasks/<id>.
+  const legacy = new MemoryStore();
+  await legacy.apply([
+    { op: 'put', key: 'agent/id', value: 'a1' },
+    {
+      op: 'put',
+      key: 'agent/tasks/t1',
+      value: { ...info, ...state, status: { ...state!.status, state: 'TASK_RUNNING' } },
+    },
+  ]);
+  const second = newAgent(legacy, quiet);
+  await second.agent.recover();
+  await second.agent.start();
+  await until(() => second.updates.some((u) => u.state === 'TASK_FAILED'));
+  assert.equal(second.updates.find((u) => u.state === 'TASK_FAILED')?.exit_code, 3);
+  await second.agent.stop();
 });

@@ -28,6 +28,7 @@ import type { TaskContainerizer } from './containerizer.js';
 import { AgentTaskNotFoundError, SandboxRemovedError } from './errors.js';
 import { wantsSandboxRemoved } from './launch-spec.js';
 import type { MasterLink } from './master-link.js';
+import { AgentVolumes } from './volumes.js';
 import { followOutput } from './output.js';
 import { StatusUpdateManager } from './status-update-manager.js';
 import type { AgentTask } from './types.js';
@@ -102,8 +103,11 @@ export class Agent {
   private reconnectDelay = 500;
   private subscribed: Promise<void> = Promise.resolve();
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  /** Reservations and volumes (checkpointed; volume directories follow them). */
+  private readonly volumes: AgentVolumes;
 
   constructor(private readonly options: AgentOptions) {
+    this.volumes = new AgentVolumes(options.store, options.workDir);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.checker = options.checker ?? new ProbingTaskChecker({ clock: this.clock });
@@ -126,6 +130,7 @@ export class Agent {
   /** Loads checkpointed tasks and finds out what became of the ones that were running. */
   async recover(): Promise<void> {
     this.agentId = (await this.options.store.get<string>(ID_KEY))?.value;
+    await this.volumes.recover();
     const states = new Map<string, MutableTaskFields>();
     for (const entry of await this.options.store.list<MutableTaskFields>(TASK_STATE))
       states.set(entry.key.slice(TASK_STATE.length), entry.value);
@@ -207,6 +212,7 @@ export class Agent {
             ...(this.options.attributes ? { attributes: this.options.attributes } : {}),
           },
           tasks: reports,
+          checkpointed_resources: this.volumes.resources,
         },
       },
       { onEvent: (event) => this.handleEvent(event), onClose: (reason) => this.onStreamClosed(reason) },
@@ -224,9 +230,11 @@ export class Agent {
       if (this.stopping) return;
       this.subscribe().catch((err: unknown) => {
         this.logger.warn({ err: describeError(err) }, 'subscribing to the master failed');
-        // A restarted or failed-over master is back within seconds: back off only up to 2 s, with jitter
-        // so that thousands of agents do not all knock at once.
-        this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2_000);
+        // A restarted or failed-over master is back within seconds: back off only up to 1 s, with jitter
+        // so that thousands of agents do not all knock at once. (A restarting master opens its port
+        // before it loads its state, and holds the agents that come meanwhile: a knock while it is
+        // down costs only a refused connection.)
+        this.reconnectDelay = Math.min(this.reconnectDelay * 2, 1_000);
         this.clock.setTimeout(retry, this.reconnectDelay * (0.75 + Math.random() * 0.5));
       });
     };
@@ -258,6 +266,12 @@ export class Agent {
         return;
       case 'PING':
         return;
+      case 'CHECKPOINT_RESOURCES':
+        return void this.volumes
+          .update(event.checkpoint_resources.resources)
+          .catch((err: unknown) =>
+            this.logger.error({ err: describeError(err) }, 'checkpointing resources failed'),
+          );
     }
   }
 
@@ -541,7 +555,9 @@ export class Agent {
   }
 
   private async writeCheckpoints(): Promise<void> {
-    await Promise.resolve(); // the changes of this turn go in one batch
+    // The changes of this turn go in one batch. In-process links deliver on microtasks, so a task's
+    // STARTING, RUNNING and both acknowledgements often land in one turn: wait for its end, not a microtask.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.dirty.size > 0) {
       const ops: Array<{ op: 'put'; key: string; value: unknown }> = [];
       for (const id of this.dirty) {

@@ -22,6 +22,8 @@ import {
 import { resolveUserInRootfs } from '../runtime/user.js';
 import { fetchUris } from './fetcher.js';
 import { computeLaunchSpec, type ImageDefaults } from './launch-spec.js';
+import { withVolumes } from './volumes.js';
+import type { Resource } from '../core/resources.js';
 
 /**
  * Where a container sees its sandbox's files (fetched URIs among them), as in Mesos. On the host this is
@@ -36,6 +38,8 @@ export interface ContainerizerOptions {
   /** Runs tasks without an image, in their sandbox on the host's file system. */
   hostLauncher: Launcher;
   logger: Logger;
+  /** The agent's work dir, where persistent volumes live (`volumes.ts`); without it volumes are not mounted. */
+  workDir?: string;
 }
 
 /**
@@ -107,7 +111,12 @@ export class Containerizer implements TaskContainerizer {
       // The image's USER applies in its own rootfs (names resolved in its /etc/passwd), as with Docker.
       const user = rootfs && defaults?.User ? await resolveUserInRootfs(defaults.User, rootfs) : undefined;
       const spec = computeLaunchSpec(task, defaults, sandbox, rootfs, user);
-      const files = await this.prepareSandboxFiles(task, spec, sandbox, rootfs);
+      const files = await withVolumes(
+        await this.prepareSandboxFiles(task, spec, sandbox, rootfs),
+        task.resources as Resource[],
+        this.options.workDir,
+        rootfs,
+      );
       await this.launcherFor(task).launch(overlay ? { ...files, overlay } : files);
     } catch (err) {
       if (rootfs) await unmountOverlay(rootfs).catch(() => undefined);

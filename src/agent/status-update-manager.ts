@@ -1,7 +1,10 @@
 /**
  * Reliable status updates: each task's updates form an ordered stream. The oldest unacknowledged update
  * is sent, and resent with backoff until the framework's acknowledgement comes back through the master;
- * then the next one goes. Updates are checkpointed before they are sent, so a restart loses none.
+ * then the next one goes. Each update and acknowledgement asks for a checkpoint (`persist`) before the
+ * update is sent; the agent writes a turn's checkpoints together at the end of the turn, so a task's
+ * STARTING, RUNNING and their acknowledgements usually cost one write. A send that returns a promise
+ * arms its resend timer only once it settles, so a slow link never carries an update twice at once.
  */
 import { randomUUID } from 'node:crypto';
 import type { TaskStatus } from '../api/mesos.js';

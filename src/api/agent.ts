@@ -4,6 +4,7 @@
  * with the `Berth-Agent-Stream-Id` header it got. Re-subscribing reports the tasks it still runs.
  */
 import type { AgentInfo, FrameworkInfo, Id, TaskInfo, TaskStatus } from './mesos.js';
+import type { Resource } from '../core/resources.js';
 
 export interface AgentTaskReport {
   framework_id: Id;
@@ -13,7 +14,15 @@ export interface AgentTaskReport {
 }
 
 export type AgentCall =
-  | { type: 'SUBSCRIBE'; subscribe: { agent_info: AgentInfo; tasks: AgentTaskReport[] } }
+  | {
+      type: 'SUBSCRIBE';
+      subscribe: {
+        agent_info: AgentInfo;
+        tasks: AgentTaskReport[];
+        /** Dynamic reservations and volumes the agent checkpointed; when given, they win for its total. */
+        checkpointed_resources?: Resource[];
+      };
+    }
   | { type: 'UPDATE'; agent_id: Id; update: { framework_id: Id; status: TaskStatus } }
   | { type: 'HEARTBEAT'; agent_id: Id };
 
@@ -23,6 +32,8 @@ export type AgentEvent =
   | { type: 'KILL'; kill: { framework_id: Id; task_id: Id; grace_period_seconds?: number } }
   | { type: 'ACKNOWLEDGED'; acknowledged: { task_id: Id; uuid: string } }
   | { type: 'SHUTDOWN_FRAMEWORK'; shutdown_framework: { framework_id: Id } }
+  /** The agent's reservations and volumes changed (RESERVE, CREATE …): checkpoint these (Mesos's CheckpointResources). */
+  | { type: 'CHECKPOINT_RESOURCES'; checkpoint_resources: { resources: Resource[] } }
   | { type: 'PING' };
 
 /** A record of `GET /api/v1/tasks/{id}/output`: a piece of output, or the end of the task. */

@@ -11,6 +11,37 @@ export const Id = Type.Object({ value: Type.String({ minLength: 1, maxLength: 25
 export type Id = Static<typeof Id>;
 
 export const RangeSchema = Type.Object({ begin: Type.Integer(), end: Type.Integer() });
+const ReservationLabels = Type.Object({
+  labels: Type.Array(Type.Object({ key: Type.String(), value: Type.Optional(Type.String()) })),
+});
+/** One entry of a resource's reservation stack (Mesos's reservation refinement), outermost first. */
+export const ReservationSchema = Type.Object(
+  {
+    type: Type.Union([Type.Literal('STATIC'), Type.Literal('DYNAMIC')]),
+    role: Type.String({ minLength: 1 }),
+    principal: Type.Optional(Type.String()),
+    labels: Type.Optional(ReservationLabels),
+  },
+  open,
+);
+/** A persistent volume: persistence id (unique per role on an agent) and where tasks see it. */
+export const DiskInfoSchema = Type.Object(
+  {
+    persistence: Type.Optional(
+      Type.Object({ id: Type.String({ minLength: 1 }), principal: Type.Optional(Type.String()) }, open),
+    ),
+    volume: Type.Optional(
+      Type.Object(
+        {
+          container_path: Type.String({ minLength: 1 }),
+          mode: Type.Union([Type.Literal('RW'), Type.Literal('RO')]),
+        },
+        open,
+      ),
+    ),
+  },
+  open,
+);
 export const ResourceSchema = Type.Object(
   {
     name: Type.String({ minLength: 1 }),
@@ -19,6 +50,15 @@ export const ResourceSchema = Type.Object(
     ranges: Type.Optional(Type.Object({ range: Type.Array(RangeSchema) })),
     set: Type.Optional(Type.Object({ item: Type.Array(Type.String()) })),
     role: Type.Optional(Type.String()),
+    reservations: Type.Optional(Type.Array(ReservationSchema)),
+    reservation: Type.Optional(
+      Type.Object(
+        { principal: Type.Optional(Type.String()), labels: Type.Optional(ReservationLabels) },
+        open,
+      ),
+    ),
+    disk: Type.Optional(DiskInfoSchema),
+    allocation_info: Type.Optional(Type.Object({ role: Type.String({ minLength: 1 }) }, open)),
   },
   open,
 );

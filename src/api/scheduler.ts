@@ -28,6 +28,8 @@ const Operation = Type.Object(
     ),
     reserve: Type.Optional(Type.Object({ resources: Type.Array(ResourceSchema) })),
     unreserve: Type.Optional(Type.Object({ resources: Type.Array(ResourceSchema) })),
+    create: Type.Optional(Type.Object({ volumes: Type.Array(ResourceSchema) })),
+    destroy: Type.Optional(Type.Object({ volumes: Type.Array(ResourceSchema) })),
   },
   { additionalProperties: true },
 );

@@ -28,6 +28,7 @@ import { registerPrune } from './commands/prune.js';
 import { registerSim } from './commands/sim.js';
 import { registerApply } from './commands/apply.js';
 import { registerServices } from './commands/services.js';
+import { registerReservations } from './commands/reservations.js';
 import { exit } from './context.js';
 import { reportFailure } from './fast-run.js';
 
@@ -77,6 +78,7 @@ Quick start:
   registerSim(program);
   registerApply(program);
   registerServices(program);
+  registerReservations(program);
   return program;
 }
 

@@ -454,3 +454,41 @@ export function parseAttributes(text: string): Attribute[] {
       : { name, type: 'TEXT', text: { value } };
   });
 }
+
+// ---- checkpointed resources (Mesos's checkpointed resources) --------------------------------------------
+
+/** Has a dynamic reservation or is a volume: what an operation made, and what the agent checkpoints. */
+const isCheckpointed = (r: Resource): boolean =>
+  isPersistentVolume(r) || reservationsOf(r).some((x) => x.type === 'DYNAMIC');
+
+/** The part of an agent's total that operations made (dynamic reservations and volumes). */
+export const checkpointedOf = (total: readonly Resource[]): Resource[] =>
+  total.filter(isCheckpointed).map((r) => {
+    const out = { ...r };
+    delete out.allocation_info;
+    return out;
+  });
+
+/** What `r` was before its volume and dynamic reservations: the agent's own (static) resources. */
+function baseOf(r: Resource): Resource {
+  let out = isPersistentVolume(r) ? destroyVolume(r) : r;
+  while (reservationsOf(out).at(-1)?.type === 'DYNAMIC') out = unreserve([out])[0]!;
+  return out;
+}
+
+/**
+ * An agent's total from the resources it detects and the ones it checkpointed: each checkpointed
+ * resource replaces what it was made from. One the agent no longer has (it shrank) is dropped.
+ */
+export function totalWithCheckpointed(
+  base: readonly Resource[],
+  checkpointed: readonly Resource[],
+): Resource[] {
+  let total: Resource[] = [...base];
+  for (const r of checkpointed) {
+    const from = [baseOf(r)];
+    if (!containsResources(total, from)) continue;
+    total = addResources(subtractResources(total, from), [r]);
+  }
+  return total;
+}

@@ -14,6 +14,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { InvalidCallError, TaskNotFoundError } from './errors.js';
 import type { Master } from './master.js';
 import { toTaskView } from './views.js';
+import { parseOperatorCall } from '../api/operator-calls.js';
 
 const STREAM_HEADER = 'Mesos-Stream-Id';
 
@@ -105,6 +106,12 @@ export function registerMasterRoutes(app: FastifyInstance, master: Master): void
     },
   );
 
+  // Mesos-shaped operator calls on reservations and volumes (src/api/operator-calls.ts).
+  app.post('/api/v1', async (req) => {
+    const { agentId, op } = parseOperatorCall(req.body);
+    const { id, total } = master.operateOnAgent(agentId, op);
+    return { agent_id: { value: id }, total };
+  });
   app.get('/api/v1/roles', async () => ({ roles: master.listRoles() }));
   app.get('/api/v1/offers', async () => ({ offers: master.listOffers() }));
   app.post<{ Body: Static<typeof WeightBody> }>(

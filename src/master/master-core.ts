@@ -12,7 +12,13 @@ import type { SchedulerCall, SchedulerEvent } from '../api/scheduler.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { scalarOf, subtractResources, type Resource } from '../core/resources.js';
+import {
+  checkpointedOf,
+  scalarOf,
+  subtractResources,
+  totalWithCheckpointed,
+  type Resource,
+} from '../core/resources.js';
 import type { StateStore } from '../store/index.js';
 import { Allocator } from './allocator/allocator.js';
 import { RESOURCE_OPERATIONS, type ResourceOperation } from './allocator/operations.js';
@@ -21,6 +27,7 @@ import { AgentNotSubscribedError, FrameworkNotSubscribedError, InvalidCallError 
 import { MasterStateWriter } from './state-writer.js';
 import type { AgentFiles, AgentRecord, EventSink, FrameworkRecord, TaskRecord } from './types.js';
 import { validateLaunch } from './validate-launch.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
 import { computeAgentTransitions, computeExpiredFrameworks } from './liveness.js';
 import { TaskBook } from './task-book.js';
 
@@ -332,6 +339,9 @@ export class MasterCore {
     const ctx = {
       roles: framework ? frameworkRoles(framework.record.info) : [],
       ...(framework?.record.info.principal ? { principal: framework.record.info.principal } : {}),
+      tasks: this.tasks
+        .activeOn(agentId)
+        .map((t) => ({ id: t.id, resources: t.task.resources as Resource[] })),
     };
     const result = this.allocator.updateAllocation(frameworkId, agentId, offered, ops, ctx);
     if (!result.ok) return result;
@@ -339,8 +349,38 @@ export class MasterCore {
     if (agent) {
       agent.record = { ...agent.record, total: result.total };
       this.writer.putAgent(agent.record);
+      agent.sink?.send({
+        type: 'CHECKPOINT_RESOURCES',
+        checkpoint_resources: { resources: checkpointedOf(result.total) },
+      });
     }
     return { ok: true, offered: result.offered };
+  }
+
+  /**
+   * Operator RESERVE/UNRESERVE/CREATE/DESTROY on an agent's unallocated resources (`ref`: id, id suffix or
+   * hostname). Its outstanding offers are rescinded first, as Mesos does. Returns the agent's new total.
+   */
+  operateOnAgent(ref: string, op: ResourceOperation, principal?: string): { id: string; total: Resource[] } {
+    const agent =
+      this.agents.get(ref) ??
+      [...this.agents.values()].find((a) => a.record.id.endsWith(ref) || a.record.info.hostname === ref);
+    if (!agent) throw new NotFoundError(`agent "${ref}" is not known`);
+    const id = agent.record.id;
+    for (const [offerId, offer] of this.offers) if (offer.agent_id.value === id) this.rescindOffer(offerId);
+    const ctx = {
+      tasks: this.tasks.activeOn(id).map((t) => ({ id: t.id, resources: t.task.resources as Resource[] })),
+      ...(principal !== undefined ? { principal } : {}),
+    };
+    const result = this.allocator.updateAvailable(id, [op], ctx);
+    if (!result.ok) throw new ConflictError(result.reason);
+    agent.record = { ...agent.record, total: result.total };
+    this.writer.putAgent(agent.record);
+    agent.sink?.send({
+      type: 'CHECKPOINT_RESOURCES',
+      checkpoint_resources: { resources: checkpointedOf(result.total) },
+    });
+    return { id, total: result.total };
   }
 
   protected launchTask(frameworkId: string, agentId: string, task: TaskInfo): void {
@@ -450,6 +490,12 @@ export class MasterCore {
       info: { ...info, id: { value: id } },
       registered_at: previous?.record.registered_at ?? this.clock.now(),
       ...(sameResources && previous.record.total ? { total: previous.record.total } : {}),
+      // What the agent checkpointed wins (Mesos's checkpointed resources).
+      ...(call.subscribe.checkpointed_resources
+        ? {
+            total: totalWithCheckpointed(info.resources as Resource[], call.subscribe.checkpointed_resources),
+          }
+        : {}),
       ...(previous?.record.drain ? { drain: previous.record.drain } : {}),
     };
     for (const [offerId, offer] of this.offers) if (offer.agent_id.value === id) this.rescindOffer(offerId);

@@ -65,6 +65,7 @@ export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNo
       launcher: launcherFor(runtime.kind, join(workDir, 'runc'), logger),
       hostLauncher: launcherFor('process', join(workDir, 'runc'), logger),
       logger,
+      workDir,
     }),
     workDir,
     resources: detectResources(workDir, options.resources),

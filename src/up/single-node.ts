@@ -94,6 +94,7 @@ export async function startSingleNode(options: SingleNodeOptions): Promise<Singl
       launcher: launcherFor(runtime.kind, stateRoot, logger),
       hostLauncher: launcherFor('process', stateRoot, logger),
       logger,
+      workDir,
     }),
     workDir,
     resources: detectResources(workDir, options.resources),

@@ -148,3 +148,19 @@ test('operations on an offer keep its allocation role; operations apply in order
     /one role/,
   );
 });
+
+test('CREATE refuses an id that is not one safe path segment; DESTROY of a volume in use is refused', () => {
+  const start = ok(applyOperation(total, { type: 'RESERVE', reserve: { resources: reserved('disk:100') } }));
+  const bad = createVolume(reserved('disk:10')[0]!, { id: '../etc', containerPath: 'd' });
+  assert.match(
+    reason(applyOperation(start, { type: 'CREATE', create: { volumes: [bad] } })),
+    /disk\.persistence\.id "\.\.\/etc"/,
+  );
+  const v = createVolume(reserved('disk:10')[0]!, { id: 'pg', containerPath: 'data' });
+  const withVolume = ok(applyOperation(start, { type: 'CREATE', create: { volumes: [v] } }));
+  const tasks = [{ id: 'task-1', resources: [v] }];
+  const destroy = { type: 'DESTROY', destroy: { volumes: [v] } };
+  assert.match(reason(applyOperation(withVolume, destroy, { tasks })), /in use by task task-1/);
+  const after = ok(applyOperation(withVolume, destroy, { tasks: [] }));
+  assert.ok(equalResources(after, start), 'DESTROY of an unused volume gives the reserved disk back');
+});

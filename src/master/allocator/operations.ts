@@ -22,6 +22,7 @@ import {
   unreserve,
   type Resource,
 } from '../../core/resources.js';
+import { containerPathProblem, segmentProblem, volumeInUse } from '../../agent/volumes.js';
 
 export interface ResourceOperation {
   type: string;
@@ -36,6 +37,8 @@ export interface OperationContext {
   principal?: string;
   /** The roles the framework may reserve for (its subscribed roles and their subroles). */
   roles?: readonly string[];
+  /** The agent's live tasks: DESTROY of a volume one of them uses is refused. */
+  tasks?: ReadonlyArray<{ id: string; resources: readonly Resource[] }>;
 }
 
 export type OperationResult = { ok: true; resources: Resource[] } | { ok: false; reason: string };
@@ -102,7 +105,9 @@ function checkCreate(
     const path = v.disk?.volume?.container_path;
     if (v.name !== 'disk' || v.type !== 'SCALAR') return fail('CREATE: a volume must be a disk scalar');
     if (!id) return fail('CREATE: a volume needs disk.persistence.id');
-    if (!path || !RELATIVE_PATH.test(path))
+    const idProblem = segmentProblem(id);
+    if (idProblem) return fail(`CREATE: disk.persistence.id "${id}" ${idProblem}`);
+    if (!path || !RELATIVE_PATH.test(path) || containerPathProblem(path) !== undefined)
       return fail(
         `CREATE of volume "${id}": disk.volume.container_path must be a relative path without ".."`,
       );
@@ -120,10 +125,12 @@ function checkCreate(
   return { ok: true, conversion: { consumed: list.map(destroyVolume), converted: [...list] } };
 }
 
-function checkDestroy(list: readonly Resource[]): Checked {
+function checkDestroy(list: readonly Resource[], ctx: OperationContext): Checked {
   if (list.length === 0) return fail('DESTROY needs destroy.volumes');
   for (const v of list)
     if (!isPersistentVolume(v)) return fail(`DESTROY of ${v.name}: it is not a persistent volume`);
+  const inUse = volumeInUse(list, ctx.tasks ?? []);
+  if (inUse !== undefined) return fail(`DESTROY: ${inUse}`);
   return { ok: true, conversion: { consumed: [...list], converted: list.map(destroyVolume) } };
 }
 
@@ -139,7 +146,7 @@ function conversionOf(op: ResourceOperation, existing: readonly Resource[], ctx:
     case 'CREATE':
       return checkCreate(unallocate(op.create?.volumes ?? []), existing, ctx);
     case 'DESTROY':
-      return checkDestroy(unallocate(op.destroy?.volumes ?? []));
+      return checkDestroy(unallocate(op.destroy?.volumes ?? []), ctx);
     default:
       return fail(`${op.type} does not change an agent's resources`);
   }

@@ -5,8 +5,12 @@
  * nested, some weighted, a few with quota), half the agents partly allocated, a few with reservations.
  * Prints a table and writes JSON to bench/results/.
  *
- *   npm run build && node dist/bench/allocator.js [--full] [--runs 5]
+ *   npm run build && node dist/bench/allocator.js [--full] [--runs 5] [--digest]
+ *
+ * `--digest` also prints a SHA-256 of every cycle's decisions (framework, agent, role, offered resources,
+ * in order), so two builds can be checked to decide exactly the same on the same clusters.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +21,7 @@ import { Allocator } from '../src/master/allocator/allocator.js';
 const full = process.argv.includes('--full');
 const runsArg = process.argv.indexOf('--runs');
 const runs = (runsArg > 0 && Number(process.argv[runsArg + 1])) || 5;
+const digest = process.argv.includes('--digest');
 
 const ROLES = ['ads', 'eng/ci', 'eng/web', 'ml', 'batch', 'web', 'db', 'analytics', 'search', 'infra'];
 const AGENT = parseResources('cpus:16;mem:65536;disk:1048576;ports:[31000-32000]');
@@ -67,6 +72,7 @@ function measure(agents: number, frameworks: number) {
   const built = build(agents, frameworks);
   const times: number[] = [];
   let offers = 0;
+  const hash = digest ? createHash('sha256') : undefined;
   for (let run = 0; run <= runs; run++) {
     gc!();
     const before = built.offers();
@@ -75,9 +81,21 @@ function measure(agents: number, frameworks: number) {
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     offers = built.offers() - before;
     if (run > 0) times.push(ms); // run 0 warms the JIT up on this cluster
+    if (hash)
+      for (const d of decisions)
+        hash.update(JSON.stringify([d.frameworkId, d.agentId, d.role, d.offered, d.resources]) + '\n');
     for (const d of decisions) built.allocator.recoverResources(d.frameworkId, d.agentId, d.resources);
   }
-  return { agents, frameworks, roles: ROLES.length, runs_ms: times, median_ms: median(times), offers };
+  const sha256 = hash?.digest('hex');
+  return {
+    agents,
+    frameworks,
+    roles: ROLES.length,
+    runs_ms: times,
+    median_ms: median(times),
+    offers,
+    sha256,
+  };
 }
 
 function main(): void {
@@ -96,7 +114,7 @@ function main(): void {
   console.log('agents  frameworks  ms/cycle (median of %d)  offers  Mesos 1.8', runs);
   for (const r of results)
     console.log(
-      `${String(r.agents).padStart(6)}  ${String(r.frameworks).padStart(10)}  ${r.median_ms.toFixed(1).padStart(23)}  ${String(r.offers).padStart(6)}  ${((MESOS_SECONDS[r.agents] ?? NaN) * 1000).toFixed(0).padStart(6)} ms`,
+      `${String(r.agents).padStart(6)}  ${String(r.frameworks).padStart(10)}  ${r.median_ms.toFixed(1).padStart(23)}  ${String(r.offers).padStart(6)}  ${((MESOS_SECONDS[r.agents] ?? NaN) * 1000).toFixed(0).padStart(6)} ms${r.sha256 ? `  decisions ${r.sha256}` : ''}`,
     );
   mkdirSync('bench/results', { recursive: true });
   const file = join('bench/results', `allocator-${Date.now()}.json`);

@@ -14,6 +14,25 @@ export interface AllocationAgent {
   readonly active: boolean;
   /** The agent has GPUs: only GPU_RESOURCES-capable frameworks are offered it (Mesos's default). */
   readonly gpus?: boolean;
+  /**
+   * The scalar sums of `available`, kept by the owner between cycles so that a cycle need not read the
+   * resources (used only while `sums.resources` is `available` and the vectors have a slot for every
+   * scalar name of the cycle, in `AllocationInput.names` order).
+   */
+  readonly sums?: AvailableSums;
+}
+
+/** Scalar sums of an agent's free resources over `AllocationInput.names`, in milli-units. */
+export interface AvailableSums {
+  /** The resources summed. */
+  readonly resources: readonly Resource[];
+  readonly all: ReadonlyVec;
+  /** The unreserved part of `all` (the same array when nothing is reserved). */
+  readonly unreserved: ReadonlyVec;
+  /** Holds refined reservations (a stack deeper than one). */
+  readonly refined: boolean;
+  /** Only unreserved resources. */
+  readonly plain: boolean;
 }
 
 export interface OfferFilter {
@@ -60,6 +79,8 @@ export interface AllocationInput {
   reserved: ReadonlyMap<string, ReadonlyQuantities>;
   /** An offer must hold at least one of these; default Mesos's `cpus:0.01|mem:32`. Empty: any. */
   minAllocatable?: readonly ReadonlyQuantities[];
+  /** The scalar names of the agents' `sums`, by slot (they come first in the cycle's slots). */
+  names?: readonly string[];
 }
 
 export interface AllocationDecision {
@@ -96,12 +117,18 @@ export class Decision implements AllocationDecision {
     readonly agentId: string,
     readonly role: string,
     public offered: readonly Resource[],
-    public vectors: { readonly all: ReadonlyVec; readonly unreserved: ReadonlyVec },
+    /** Scalars of `offered` and their unreserved part, as vectors over `AllocationResult.dims`. */
+    public all: ReadonlyVec,
+    public unreserved: ReadonlyVec,
     private readonly dims: Dims,
     /** The agent and framework of the input this decision is about (the allocator's own records). */
     readonly agent?: AllocationAgent,
     readonly framework?: AllocationFramework,
   ) {}
+
+  get vectors(): { readonly all: ReadonlyVec; readonly unreserved: ReadonlyVec } {
+    return { all: this.all, unreserved: this.unreserved };
+  }
 
   get resources(): Resource[] {
     return (this.withInfo ??= allocateTo(this.offered, this.role));
@@ -109,8 +136,8 @@ export class Decision implements AllocationDecision {
 
   get quantities(): RoleAllocation {
     return (this.maps ??= {
-      all: this.dims.toMap(this.vectors.all),
-      unreserved: this.dims.toMap(this.vectors.unreserved),
+      all: this.dims.toMap(this.all),
+      unreserved: this.dims.toMap(this.unreserved),
     });
   }
 
@@ -118,7 +145,8 @@ export class Decision implements AllocationDecision {
   merge(offer: readonly Resource[], all: ReadonlyVec, unreserved: ReadonlyVec): void {
     const sum = (a: ReadonlyVec, b: ReadonlyVec): number[] => addVec(a.slice(), b);
     this.offered = addResources(this.offered, offer);
-    this.vectors = { all: sum(this.vectors.all, all), unreserved: sum(this.vectors.unreserved, unreserved) };
+    this.all = sum(this.all, all);
+    this.unreserved = sum(this.unreserved, unreserved);
     this.withInfo = undefined;
     this.maps = undefined;
   }

@@ -39,6 +39,7 @@ import {
   allocateTo,
   containsResources,
   subtractResources,
+  toMilli,
   unallocate,
   type Resource,
 } from '../../core/resources.js';
@@ -57,19 +58,20 @@ import {
 } from './books.js';
 import {
   computeAllocation,
+  DEFAULT_MIN_ALLOCATABLE,
   UNKNOWN_ROLE,
   type AllocationDecision,
+  type AvailableSums,
   type RoleSettings,
 } from './compute-allocation.js';
 import { applyOperations, type OperationContext, type ResourceOperation } from './operations.js';
 import { addInto, quantitiesFrom, quantitiesOf, type Quantities } from './quantities.js';
 import { addVecInto, type ReadonlyVec } from './vector.js';
 
-/** Scalar sums of a decision, as vectors over `names`. */
+/** Scalar sums of a decision, as vectors over the cycle's names. */
 interface Sums {
-  names: readonly string[];
-  all: ReadonlyVec;
-  unreserved: ReadonlyVec;
+  readonly all: ReadonlyVec;
+  readonly unreserved: ReadonlyVec;
 }
 
 export interface AllocatorOptions {
@@ -104,12 +106,22 @@ export class Allocator {
   private readonly totals: Quantities = new Map();
   private readonly reserved = new Map<string, Quantities>();
   private readonly minAllocatable;
+  /**
+   * Every scalar name seen (agents' totals, quotas, the minimum allocatable), by slot: the agents' free
+   * sums are vectors over these, and cycles use the same slots.
+   */
+  private readonly names: string[] = [];
+  private readonly slots = new Map<string, number>();
+  /** A zero vector over `names`, of doubles (every vector is a copy: one V8 elements kind). */
+  private zero: number[] = [];
   private interval: Timer | undefined;
   private pending: Timer | undefined;
   private stopped = false;
 
   constructor(private readonly options: AllocatorOptions) {
     this.minAllocatable = options.minAllocatable?.map((m) => quantitiesFrom(m));
+    for (const m of this.minAllocatable ?? DEFAULT_MIN_ALLOCATABLE)
+      for (const name of m.keys()) this.slotOf(name);
   }
 
   start(): void {
@@ -220,7 +232,7 @@ export class Allocator {
     for (const agent of this.agents.values()) {
       const byRole = agent.allocated.get(id);
       if (!byRole) continue;
-      for (const held of byRole.values()) agent.available = addResources(agent.available, held);
+      for (const held of byRole.values()) this.setAvailable(agent, addResources(agent.available, held));
       agent.allocated.delete(id);
     }
     this.frameworks.delete(id);
@@ -268,6 +280,7 @@ export class Allocator {
       if (limit !== undefined && g > limit)
         throw new InvalidArgumentError(`quota of role "${role}": the guarantee of ${name} exceeds its limit`);
     }
+    for (const name of [...guarantees.keys(), ...limits.keys()]) this.slotOf(name);
     this.roleSettings.set(role, { ...this.roleSettings.get(role), quota: { guarantees, limits } });
     this.requestAllocation();
   }
@@ -287,7 +300,7 @@ export class Allocator {
     if (!this.frameworks.has(frameworkId)) this.frameworks.set(frameworkId, newFramework(frameworkId));
     for (const [role, list] of this.byRole(frameworkId, agent, resources)) {
       this.track(frameworkId, agent, role, list);
-      agent.available = subtractResources(agent.available, list);
+      this.setAvailable(agent, subtractResources(agent.available, list));
     }
   }
 
@@ -311,7 +324,7 @@ export class Allocator {
       const released = subtractResources(held, left);
       setHeld(agent, frameworkId, role, left);
       this.chargeFramework(frameworkId, role, released, -1);
-      agent.available = addResources(agent.available, released);
+      this.setAvailable(agent, addResources(agent.available, released));
       if (f && refuseSeconds !== undefined && refuseSeconds > 0) {
         const ms = Math.max(
           Math.min(refuseSeconds, MAX_REFUSE_SECONDS) * 1000,
@@ -352,7 +365,7 @@ export class Allocator {
     setHeld(agent, frameworkId, role, subtractResources(held, plain));
     this.setTotal(agent, total);
     this.track(frameworkId, agent, role, converted.resources);
-    agent.available = subtractResources(agent.available, converted.resources);
+    this.setAvailable(agent, subtractResources(agent.available, converted.resources));
     const out = offered.some((r) => r.allocation_info)
       ? allocateTo(converted.resources, role)
       : converted.resources;
@@ -388,6 +401,7 @@ export class Allocator {
     const now = this.options.clock.now();
     for (const f of this.frameworks.values()) pruneFilters(f, now);
     const { decisions, changed, dims } = computeAllocation({
+      names: this.names,
       now,
       agents: this.agents.values(),
       frameworks: this.frameworks.values(),
@@ -397,11 +411,10 @@ export class Allocator {
       minAllocatable: this.minAllocatable,
     });
     // The agents and frameworks of the input are this allocator's own records: no lookups by id.
-    for (const { agent, free } of changed) (agent as AgentEntry).available = free;
+    for (const { agent, free } of changed) this.setAvailable(agent as AgentEntry, free);
     for (const d of decisions) {
-      const sums = { names: dims, all: d.vectors.all, unreserved: d.vectors.unreserved };
       const agent = (d.agent as AgentEntry | undefined) ?? this.agents.get(d.agentId)!;
-      this.track(d.frameworkId, agent, d.role, d.offered, sums, d.framework as FrameworkEntry | undefined);
+      this.track(d.frameworkId, agent, d.role, d.offered, dims, d, d.framework as FrameworkEntry | undefined);
     }
     for (const d of decisions)
       this.options.offer(
@@ -456,12 +469,13 @@ export class Allocator {
     agent: AgentEntry,
     role: string,
     resources: readonly Resource[],
+    names?: readonly string[],
     sums?: Sums,
     framework?: FrameworkEntry,
   ): void {
     const prev = agent.allocated.get(frameworkId)?.get(role);
     setHeld(agent, frameworkId, role, prev ? addResources(prev, resources) : (resources as Resource[]));
-    this.chargeFramework(frameworkId, role, resources, 1, sums, framework);
+    this.chargeFramework(frameworkId, role, resources, 1, names, sums, framework);
   }
 
   private chargeFramework(
@@ -469,6 +483,7 @@ export class Allocator {
     role: string,
     resources: readonly Resource[],
     sign: 1 | -1,
+    names?: readonly string[],
     sums?: Sums,
     framework?: FrameworkEntry,
   ): void {
@@ -476,9 +491,9 @@ export class Allocator {
     if (!f || resources.length === 0) return;
     let held = f.allocated.get(role);
     if (!held) f.allocated.set(role, (held = { all: new Map(), unreserved: new Map() }));
-    if (sums) {
-      addVecInto(held.all, sums.names, sums.all, sign);
-      addVecInto(held.unreserved, sums.names, sums.unreserved, sign);
+    if (names && sums) {
+      addVecInto(held.all, names, sums.all, sign);
+      addVecInto(held.unreserved, names, sums.unreserved, sign);
     } else {
       addInto(held.all, quantitiesOf(resources), sign);
       addInto(held.unreserved, quantitiesOf(resources, true), sign);
@@ -489,10 +504,56 @@ export class Allocator {
   private setTotal(agent: AgentEntry, total: readonly Resource[]): void {
     this.chargeAgentTotals(agent, -1);
     agent.total = unallocate(total);
-    agent.available = subtractResources(agent.total, heldOn(agent));
+    this.setAvailable(agent, subtractResources(agent.total, heldOn(agent)));
     agent.gpus = hasGpus(agent.total) && this.options.filterGpuResources !== false;
     Object.assign(agent, totalSums(agent.total));
+    for (const name of agent.totalQ.keys()) this.slotOf(name);
     this.chargeAgentTotals(agent, 1);
+  }
+
+  /** The slot of a scalar name in `names`, registering it when new. */
+  private slotOf(name: string): number {
+    let i = this.slots.get(name);
+    if (i === undefined) {
+      this.slots.set(name, (i = this.names.length));
+      this.names.push(name);
+      this.zero = this.names.map(() => 0.5).fill(0);
+    }
+    return i;
+  }
+
+  /**
+   * Sets what the agent has free, with its scalar sums: they are kept up to date here, on every change,
+   * so that an allocation cycle does not read the free resources of every agent again.
+   */
+  private setAvailable(agent: AgentEntry, free: readonly Resource[]): void {
+    agent.available = free;
+    agent.sums = free.length > 0 ? this.sumsOf(free) : undefined;
+  }
+
+  /** Scalar sums over `names` (the same as a cycle's own), reading each resource once. */
+  private sumsOf(resources: readonly Resource[]): AvailableSums {
+    for (const r of resources) if (r.type === 'SCALAR') this.slotOf(r.name);
+    const all = this.zero.slice();
+    let unreserved: number[] | undefined;
+    let refined = false;
+    let plain = true;
+    for (const r of resources) {
+      const stack = r.reservations;
+      const depth = stack?.length ?? 0;
+      const reserved = depth > 0 ? stack![depth - 1]!.role !== '*' : (r.role ?? '*') !== '*';
+      if (depth > 1) refined = true;
+      if (reserved) plain = false;
+      if (r.type !== 'SCALAR') continue;
+      const value = toMilli(r.scalar?.value ?? 0);
+      if (value <= 0) continue;
+      const i = this.slots.get(r.name)!;
+      // Until the first reserved scalar, everything so far is unreserved.
+      if (reserved && !unreserved) unreserved = all.slice();
+      all[i] = all[i]! + value;
+      if (!reserved && unreserved) unreserved[i] = unreserved[i]! + value;
+    }
+    return { resources, all, unreserved: unreserved ?? all, refined, plain };
   }
 
   private chargeAgentTotals(agent: AgentEntry, sign: 1 | -1): void {

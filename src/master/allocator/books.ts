@@ -9,13 +9,20 @@ import {
   unallocate,
   type Resource,
 } from '../../core/resources.js';
-import { UNKNOWN_ROLE, type AllocationFramework, type OfferFilter } from './allocation-types.js';
+import {
+  UNKNOWN_ROLE,
+  type AllocationFramework,
+  type AvailableSums,
+  type OfferFilter,
+} from './allocation-types.js';
 import { addInto, quantitiesOf, type Quantities } from './quantities.js';
 
 export interface AgentEntry {
   readonly id: string;
   total: Resource[];
   available: readonly Resource[];
+  /** The scalar sums of `available` (the allocator keeps them with it); none when nothing is free. */
+  sums: AvailableSums | undefined;
   active: boolean;
   gpus: boolean;
   /** framework id → role → resources offered or allocated, without `allocation_info`. */
@@ -40,7 +47,14 @@ export interface FrameworkEntry extends AllocationFramework {
 }
 
 export function newAgent(id: string, active: boolean): AgentEntry {
-  const empty = { total: [], available: [], gpus: false, totalQ: new Map(), reservedQ: new Map() };
+  const empty = {
+    total: [],
+    available: [],
+    sums: undefined,
+    gpus: false,
+    totalQ: new Map(),
+    reservedQ: new Map(),
+  };
   return { id, active, allocated: new Map(), ...empty };
 }
 

@@ -232,3 +232,23 @@ test('refined reservations are left out only for frameworks without RESERVATION_
   );
   assert.deepEqual(summary(plainFirst.decisions), ['a>f1(r/x) mem:64', 'a>f2(r/x) cpus(r/x):2']);
 });
+
+test("agents' kept sums are used only while they are the sums of what is free", () => {
+  const names = ['cpus', 'mem'];
+  const free = parseResources('cpus:2;mem:1024');
+  const sums = (resources: Resource[], cpus: number, mem: number) => {
+    const all = [cpus, mem];
+    return { resources, all, unreserved: all, refined: false, plain: true };
+  };
+  const run = (agent: ReturnType<typeof mockAgent>): string[] =>
+    summary(computeAllocation(mockInput([agent], [mockFramework('f', 'r')], { names })).decisions);
+  // Right sums: the same offer as without them.
+  assert.deepEqual(run(mockAgent('a', free, { sums: sums(free, 2000, 1_024_000) })), [
+    'a>f(r) cpus:2;mem:1024',
+  ]);
+  // Sums that claim too little would make the agent look empty, so they must not be used when they are
+  // of another list (stale): the cycle reads the resources instead.
+  assert.deepEqual(run(mockAgent('a', free, { sums: sums([...free], 0, 0) })), ['a>f(r) cpus:2;mem:1024']);
+  // And they are used when current: an agent whose sums say nothing is free of cpus or mem is not offered.
+  assert.deepEqual(run(mockAgent('a', free, { sums: sums(free, 0, 0) })), []);
+});

@@ -36,7 +36,16 @@ import {
 } from './allocation-types.js';
 import { QuotaTracker, type Quota } from './quota.js';
 import { RoleSorter, SortedClients, type Client } from './sorter/drf.js';
-import { addVec, capVec, containsVec, Dims, isZeroVec, splitByVec, type Vec } from './vector.js';
+import {
+  addVec,
+  capVec,
+  containsVec,
+  Dims,
+  isZeroVec,
+  splitByVec,
+  type ReadonlyVec,
+  type Vec,
+} from './vector.js';
 
 export * from './allocation-types.js';
 
@@ -50,11 +59,11 @@ interface FrameworkClient extends Client {
 
 type Stage = 1 | 2;
 
-/** Resources with their scalar sums, computed once and passed along. */
+/** Resources with their scalar sums, computed once and passed along (never changed once made). */
 interface Offer {
   readonly resources: readonly Resource[];
-  readonly all: Vec;
-  readonly unreserved: Vec;
+  readonly all: ReadonlyVec;
+  readonly unreserved: ReadonlyVec;
   /** Holds refined reservations (a stack deeper than one). */
   readonly refined: boolean;
   /** Only unreserved resources: allocatable to every role as they are. */
@@ -76,6 +85,12 @@ class ShapedOffers {
 
   get(refinedAway: boolean): Offer | 'no-guarantee' | null | undefined {
     return refinedAway ? this.unrefined : this.plain;
+  }
+
+  /** Forgets both (a new candidate). */
+  reset(): this {
+    this.plain = this.unrefined = undefined;
+    return this;
   }
 
   set(refinedAway: boolean, offer: Offer | 'no-guarantee' | null): void {
@@ -135,16 +150,25 @@ class Cycle {
   private readonly changed: Slot[] = [];
   private readonly decisions: Decision[] = [];
   private readonly min: Vec[];
+  /** Scratch space of the quick checks (one vector, reused). */
+  private readonly bound: Vec;
+  private readonly shaped = new ShapedOffers();
+  /** The agents' own sums line up with this cycle's slots. */
+  private readonly sumsUsable: boolean;
   private serial = 0;
 
   constructor(private readonly input: AllocationInput) {
-    const dims = (this.dims = new Dims(input.totals.keys()));
+    // The names of the agents' sums come first, so that those sums are this cycle's vectors as they are.
+    const dims = (this.dims = new Dims(input.names ?? []));
+    for (const name of input.totals.keys()) dims.register(name);
     const min = input.minAllocatable ?? DEFAULT_MIN_ALLOCATABLE;
     for (const m of min) for (const name of m.keys()) dims.register(name);
     for (const s of input.roles.values())
       for (const name of [...(s.quota?.guarantees.keys() ?? []), ...(s.quota?.limits.keys() ?? [])])
         dims.register(name);
     dims.freeze();
+    this.sumsUsable = input.names !== undefined && input.names.length === dims.names.length;
+    this.bound = dims.zero();
     this.min = min.map((m) => dims.fromMap(m));
     const totals = dims.fromMap(input.totals);
     this.roles = new RoleSorter(totals, (role) => input.roles.get(role)?.weight ?? 1);
@@ -181,7 +205,11 @@ class Cycle {
   summarize(slots: readonly Slot[]): void {
     const headroom = this.quota.holdsHeadroom;
     for (const slot of slots) {
-      const offer = (slot.offer = this.offerOf(slot.free));
+      const sums = slot.agent.sums;
+      const offer = (slot.offer =
+        this.sumsUsable && sums && sums.resources === slot.free && sums.all.length === this.bound.length
+          ? sums
+          : this.offerOf(slot.free));
       if (headroom) addVec(this.quota.available, offer.unreserved);
     }
   }
@@ -191,7 +219,7 @@ class Cycle {
     if (!sorter) this.frameworks.set(role, (sorter = new SortedClients<FrameworkClient>(totals)));
     const allocated = this.dims.fromMap(f.allocated.get(role)?.all ?? new Map());
     const filters = f.filters.size > 0;
-    sorter.insert({ id: f.id, weight: 1, allocated, share: 0, framework: f, servedOn: -1, filters });
+    sorter.insert({ id: f.id, weight: 1, allocated, share: 0, framework: f, servedOn: -1, filters, at: -1 });
   }
 
   /** Offers what the agent has free to roles, then frameworks, in DRF order. */
@@ -217,7 +245,7 @@ class Cycle {
     // The shaped offer depends on the framework only through RESERVATION_REFINEMENT: it is computed at
     // most twice per candidate, not once per framework (a role at its limit would otherwise shape the
     // same empty offer for each of its frameworks, on every agent).
-    let shaped = new ShapedOffers();
+    const shaped = this.shaped.reset();
     const order = sorter.order;
     for (let i = 0; i < order.length;) {
       const client = order[i]!;
@@ -245,7 +273,7 @@ class Cycle {
       client.servedOn = this.serial;
       candidate = this.candidateFor(slot, role);
       if (!candidate) return;
-      shaped = new ShapedOffers();
+      shaped.reset();
       // The served client moved to a later place; the one now at `i` has not been visited.
     }
   }
@@ -286,7 +314,10 @@ class Cycle {
 
   private allocatable(offer: Offer): boolean {
     if (offer.resources.length === 0) return false;
-    return this.min.length === 0 || this.min.some((m) => containsVec(offer.all, m));
+    const min = this.min;
+    if (min.length === 0) return true;
+    for (let k = 0; k < min.length; k++) if (containsVec(offer.all, min[k]!)) return true;
+    return false;
   }
 
   private capable(f: AllocationFramework, agent: AllocationAgent): boolean {
@@ -306,6 +337,7 @@ class Cycle {
   ): Offer | 'no-guarantee' | null {
     let offer = candidate;
     if (stage === 1 || refinedAway || this.quota.holdsHeadroom || this.quota.limits(role)) {
+      if (stage === 2 && this.tooSmallWhenCapped(role, candidate)) return null;
       const usable = refinedAway ? candidate.resources.filter((r) => !isRefined(r)) : candidate.resources;
       const shaped = this.shape(stage, role, usable);
       if (shaped === 'no-guarantee') return shaped;
@@ -314,7 +346,26 @@ class Cycle {
     return this.allocatable(offer) ? offer : null;
   }
 
-  /** Applies guarantees (stage 1), limits and headroom to the unreserved scalars of `usable`. */
+  /**
+   * Stage 2's quick check, allocating nothing: whether even the candidate with its unreserved scalars
+   * capped by the role's limits and the headroom (a bound of any shaped offer's sums) is below the
+   * minimum allocatable. A role at its limit is then skipped without shaping an offer on every agent.
+   */
+  private tooSmallWhenCapped(role: string, candidate: Offer): boolean {
+    const min = this.min;
+    if (min.length === 0) return false;
+    const bound = this.bound;
+    const all = candidate.all;
+    const unreserved = candidate.unreserved;
+    for (let i = 0; i < bound.length; i++) bound[i] = unreserved[i]!;
+    this.quota.capUnreserved(role, bound);
+    for (let i = 0; i < bound.length; i++) bound[i] = bound[i]! + (all[i]! - unreserved[i]!);
+    for (let m = 0; m < min.length; m++) if (containsVec(bound, min[m]!)) return false;
+    return true;
+  }
+
+  /**
+   * Whether the role's limits leave too little of an unreserved candidate for any mle`. */
   private shape(stage: Stage, role: string, usable: readonly Resource[]): Resource[] | 'no-guarantee' {
     const quotaPart: Resource[] = [];
     const fixed: Resource[] = [];
@@ -381,13 +432,13 @@ class Cycle {
     // Stage 2 may add to what stage 1 offered the same framework and role on this agent: one offer.
     const earlier = slot.stageOne?.find((d) => d.frameworkId === client.id && d.role === role);
     if (earlier) return earlier.merge(taken, offer.all, offer.unreserved);
-    const vectors = { all: offer.all, unreserved: offer.unreserved };
     const decision = new Decision(
       client.id,
       agent.id,
       role,
       taken,
-      vectors,
+      offer.all,
+      offer.unreserved,
       this.dims,
       agent,
       client.framework,

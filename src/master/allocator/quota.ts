@@ -113,12 +113,39 @@ export class QuotaTracker {
     return minusVec(this.available, this.required);
   }
 
+  /**
+   * Caps `out` in place by what the role may still take before it or an ancestor reaches its limit
+   * and, while headroom is held, by the surplus headroom: a bound on the unreserved resources it may
+   * be offered now. Allocates nothing (the hot path's quick check).
+   */
+  capUnreserved(role: string, out: Vec): Vec {
+    for (const s of this.chain(role)) {
+      const limits = s.limits;
+      if (!limits) continue;
+      for (let i = 0; i < out.length; i++) {
+        const left = Math.max(0, limits[i]! - s.consumed[i]!);
+        if (left < out[i]!) out[i] = left;
+      }
+    }
+    if (this.holdsHeadroom)
+      for (let i = 0; i < out.length; i++) {
+        const left = Math.max(0, this.available[i]! - this.required[i]!);
+        if (left < out[i]!) out[i] = left;
+      }
+    return out;
+  }
+
   /** Records `q` more unreserved resources offered to `role`. */
   charge(role: string, q: ReadonlyVec): void {
+    // In place (once per decision): required -= gap before, consumed += q, required += gap after.
+    const required = this.required;
     for (const s of this.chain(role)) {
-      if (s.top) addVec(this.required, minusVec(s.guarantees, s.consumed), -1);
-      addVec(s.consumed, q);
-      if (s.top) addVec(this.required, minusVec(s.guarantees, s.consumed));
+      const { guarantees, consumed, top } = s;
+      for (let i = 0; i < q.length; i++) {
+        if (top) required[i] = required[i]! - Math.max(0, guarantees[i]! - consumed[i]!);
+        consumed[i] = consumed[i]! + q[i]!;
+        if (top) required[i] = required[i]! + Math.max(0, guarantees[i]! - consumed[i]!);
+      }
     }
     for (let i = 0; i < q.length; i++) this.available[i] = Math.max(0, this.available[i]! - q[i]!);
   }

@@ -43,6 +43,8 @@ export interface Client {
   /** Owned by the sorter once inserted: milli-units by slot. */
   allocated: Vec;
   share: number;
+  /** Its index in the sorter's `order`, kept by the sorter (no search to find it). */
+  at?: number;
 }
 
 /** Clients kept in DRF order; an allocation change repositions one client in O(log n + n) moves. */
@@ -54,7 +56,9 @@ export class SortedClients<C extends Client = Client> {
 
   insert(client: C): void {
     client.share = shareOf(client.allocated, this.totals, client.weight);
-    this.order.splice(this.lowerBound(client), 0, client);
+    const at = this.lowerBound(client);
+    this.order.splice(at, 0, client);
+    this.renumber(at);
   }
 
   /** Adds `delta` (times `sign`) to a client's allocation and moves it to its new place; true if it moved. */
@@ -81,8 +85,9 @@ export class SortedClients<C extends Client = Client> {
         if (byShareThenId(order[mid]!, c) < 0) lo = mid + 1;
         else hi = mid;
       }
-      for (let i = at; i < lo - 1; i++) order[i] = order[i + 1]!;
+      for (let i = at; i < lo - 1; i++) (order[i] = order[i + 1]!).at = i;
       order[lo - 1] = c;
+      c.at = lo - 1;
       return true;
     } else if (at > 0 && byShareThenId(order[at - 1]!, c) > 0) {
       // Earlier: the first place in [0, at) whose client sorts after c.
@@ -93,8 +98,9 @@ export class SortedClients<C extends Client = Client> {
         if (byShareThenId(order[mid]!, c) < 0) lo = mid + 1;
         else hi = mid;
       }
-      for (let i = at; i > lo; i--) order[i] = order[i - 1]!;
+      for (let i = at; i > lo; i--) (order[i] = order[i - 1]!).at = i;
       order[lo] = c;
+      c.at = lo;
       return true;
     }
     return false;
@@ -102,7 +108,14 @@ export class SortedClients<C extends Client = Client> {
 
   remove(client: C): void {
     const at = this.indexOf(client);
-    if (at >= 0) this.order.splice(at, 1);
+    if (at < 0) return;
+    this.order.splice(at, 1);
+    client.at = undefined;
+    this.renumber(at);
+  }
+
+  private renumber(from: number): void {
+    for (let i = from; i < this.order.length; i++) this.order[i]!.at = i;
   }
 
   private lowerBound(c: Client): number {
@@ -117,6 +130,7 @@ export class SortedClients<C extends Client = Client> {
   }
 
   private indexOf(c: C): number {
+    if (c.at !== undefined && this.order[c.at] === c) return c.at;
     const at = this.lowerBound(c);
     if (this.order[at] === c) return at;
     return this.order.indexOf(c);
@@ -214,7 +228,18 @@ export class RoleSorter {
     const id = leaf ? `${path}\u0000` : path;
     const weight = this.weightOf(path);
     const allocated = this.totals.slice().fill(0);
-    return { id, path, parent, leaf, active: false, children: undefined, weight, allocated, share: 0 };
+    return {
+      id,
+      path,
+      parent,
+      leaf,
+      active: false,
+      children: undefined,
+      weight,
+      allocated,
+      share: 0,
+      at: -1,
+    };
   }
 
   private child(parent: RoleNode, path: string): RoleNode {

@@ -31,7 +31,14 @@ export interface MasterTuning {
 
 /** The master and the run framework on one fastify app, the framework on the in-process transport. */
 export async function createMasterParts(
-  options: { store: StateStore; app: FastifyInstance; logger: Logger; token?: string } & MasterTuning,
+  options: {
+    store: StateStore;
+    app: FastifyInstance;
+    logger: Logger;
+    token?: string;
+    /** The caller recovers the master itself (`master.recover()`) before it starts it. */
+    deferRecovery?: boolean;
+  } & MasterTuning,
 ): Promise<MasterParts> {
   const { store, app, logger } = options;
   const master = new Master({
@@ -42,13 +49,16 @@ export async function createMasterParts(
     ...(options.agentTimeoutMs ? { agentTimeoutMs: options.agentTimeoutMs } : {}),
     ...(options.agentRemovalMs ? { agentRemovalMs: options.agentRemovalMs } : {}),
   });
-  await master.recover();
+  if (!options.deferRecovery) await master.recover();
   const run = new RunFramework({
     store,
     transport: localSchedulerTransport(master),
     logger: logger.child({ c: 'run' }),
   });
   registerMasterRoutes(app, master);
+  // Counts of agents and tasks by state: how a client waits for a (restarted) cluster to be complete
+  // without listing 100k tasks.
+  app.get('/api/v1/summary', async () => master.summary());
   registerRunRoutes(app, run);
   const others = builtInFrameworks.map((create) =>
     create({
@@ -96,15 +106,35 @@ export async function startMasterNode(options: MasterNodeOptions): Promise<Maste
   const tokenRequired = !isLoopback(options.listen);
   const store = await openStore(options.storeUrl ?? `sqlite:${join(options.dataDir, 'master.db')}`);
   const app = buildApp(options.logger, tokenRequired ? token : undefined);
-  const parts = await createMasterParts({ ...options, store, app, token });
+  const parts = await createMasterParts({ ...options, store, app, token, deferRecovery: true });
   const self = { id: 'master', url: '' };
   registerLeaderRoute(app, () => ({ leader: { ...self, since: 0 }, self, is_leader: true }));
+  // The port opens before the state loads from the store: agents and clients that come back to a restarted
+  // master are accepted at once and their requests wait here until recovery is done, instead of finding
+  // the port closed and retrying with backoff.
+  let ready = false;
+  let opened: () => void = () => {};
+  const readiness = new Promise<void>((resolve) => (opened = resolve))
+    .then(() => parts.master.recover())
+    .then(() => {
+      parts.master.start();
+      ready = true;
+    });
+  readiness.catch(() => {}); // awaited below; a request that waits on it answers 500
+  app.addHook('onRequest', async () => {
+    if (!ready) await readiness;
+  });
   const url = await listenApp(app, options.port, options.listen).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
   self.url = url;
-  parts.master.start();
+  opened();
+  await readiness.catch(async (err: unknown) => {
+    await app.close();
+    await store.close();
+    throw err;
+  });
   await parts.startFrameworks();
   return {
     url,

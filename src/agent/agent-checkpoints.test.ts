@@ -4,39 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AgentEvent } from '../api/agent.js';
 import type { TaskStatus } from '../api/mesos.js';
 import { MemoryStore } from '../store/index.js';
 import type { ExitStatus } from '../runtime/index.js';
 import { Agent } from './agent.js';
 import type { TaskContainerizer } from './containerizer.js';
-import type { AgentStreamHandlers, MasterLink } from './master-link.js';
+import { fakeMasterLink } from './test-support.js';
 
 function newAgent(store: MemoryStore, containerizer: TaskContainerizer) {
-  const updates: TaskStatus[] = [];
-  let handlers: AgentStreamHandlers | undefined;
-  const link: MasterLink = {
-    subscribe: async (_call, h) => {
-      handlers = h;
-      // After the stream id is known, as over HTTP.
-      setTimeout(() =>
-        h.onEvent({ type: 'SUBSCRIBED', subscribed: { agent_id: { value: 'a1' } } } as AgentEvent),
-      );
-      return { streamId: 's1' };
-    },
-    call: async (_stream, call) => {
-      if (call.type !== 'UPDATE') return;
-      const status = call.update.status;
-      updates.push(status);
-      queueMicrotask(() =>
-        handlers?.onEvent({
-          type: 'ACKNOWLEDGED',
-          acknowledged: { task_id: status.task_id, uuid: status.uuid ?? '' },
-        }),
-      );
-    },
-    close: () => undefined,
-  };
+  const { link, updates, launch } = fakeMasterLink();
   const agent = new Agent({
     store,
     link,
@@ -45,15 +21,6 @@ function newAgent(store: MemoryStore, containerizer: TaskContainerizer) {
     resources: [],
     heartbeatSeconds: 0,
   });
-  const launch = () =>
-    handlers?.onEvent({
-      type: 'LAUNCH',
-      launch: {
-        framework_id: { value: 'f1' },
-        framework_info: { name: 'test' },
-        task: { name: 't', task_id: { value: 't1' }, agent_id: { value: 'a1' }, resources: [] },
-      },
-    });
   return { agent, updates, launch };
 }
 

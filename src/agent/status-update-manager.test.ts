@@ -5,7 +5,7 @@ import { FakeClock } from '../core/clock.js';
 import { StatusUpdateManager } from './status-update-manager.js';
 import type { AgentTask } from './types.js';
 
-function harness() {
+function harness(send?: (status: TaskStatus) => Promise<void>) {
   const clock = new FakeClock(1000);
   const task: AgentTask = {
     framework_id: 'fw',
@@ -26,6 +26,7 @@ function harness() {
     persist: () => persisted++,
     send: (_f, s) => {
       sent.push(s);
+      return send?.(s);
     },
     retryMs: 100,
   });
@@ -73,30 +74,9 @@ test('an unacknowledged update is resent with backoff', () => {
 });
 
 test('an update still on its way is not sent again: the resend timer starts when the send settles', async () => {
-  const clock = new FakeClock(1000);
-  const task: AgentTask = {
-    framework_id: 'fw',
-    framework_info: { name: 'test' },
-    task: { name: 't', task_id: { value: 't1' }, agent_id: { value: 'a' }, resources: [] },
-    sandbox: '/nowhere',
-    status: { task_id: { value: 't1' }, state: 'TASK_STAGING', timestamp: 1 },
-    pending: [],
-    removed: false,
-    launched_at: 0,
-  };
-  const sent: TaskStatus[] = [];
   const inFlight: Array<() => void> = [];
-  const sum = new StatusUpdateManager({
-    clock,
-    tasks: new Map([['t1', task]]),
-    persist: () => undefined,
-    send: (_f, s) => {
-      sent.push(s);
-      return new Promise<void>((resolve) => inFlight.push(resolve));
-    },
-    retryMs: 100,
-  });
-  sum.enqueue('t1', { task_id: { value: 't1' }, state: 'TASK_RUNNING', timestamp: 2 });
+  const { clock, sent, sum, update } = harness(() => new Promise<void>((resolve) => inFlight.push(resolve)));
+  update('TASK_RUNNING');
   clock.advance(1000);
   assert.equal(sent.length, 1, 'no resend while the first send is in flight');
   inFlight[0]!();

@@ -1,40 +1,16 @@
 /** The agent's side of checks: what it reports for each verdict, the kill, and when checks stop. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AgentEvent } from '../../api/agent.js';
-import type { TaskInfo, TaskStatus } from '../../api/mesos.js';
+import type { TaskStatus } from '../../api/mesos.js';
 import { MemoryStore } from '../../store/index.js';
 import type { ExitStatus } from '../../runtime/index.js';
 import { Agent } from '../agent.js';
 import type { TaskContainerizer } from '../containerizer.js';
-import type { AgentStreamHandlers, MasterLink } from '../master-link.js';
+import { fakeMasterLink } from '../test-support.js';
 import type { CheckListener, CheckTarget, TaskChecker } from './checker.js';
 
 function harness() {
-  const updates: TaskStatus[] = [];
-  let handlers: AgentStreamHandlers | undefined;
-  const link: MasterLink = {
-    subscribe: async (_call, h) => {
-      handlers = h;
-      queueMicrotask(() =>
-        h.onEvent({ type: 'SUBSCRIBED', subscribed: { agent_id: { value: 'a1' } } } as AgentEvent),
-      );
-      return { streamId: 's1' };
-    },
-    call: async (_stream, call) => {
-      if (call.type !== 'UPDATE') return;
-      const status = call.update.status;
-      updates.push(status);
-      // The framework acknowledges at once.
-      queueMicrotask(() =>
-        handlers?.onEvent({
-          type: 'ACKNOWLEDGED',
-          acknowledged: { task_id: status.task_id, uuid: status.uuid ?? '' },
-        }),
-      );
-    },
-    close: () => undefined,
-  };
+  const { link, updates, launch } = fakeMasterLink();
   const kills: string[] = [];
   let exit: ((status: ExitStatus) => void) | undefined;
   const containerizer: TaskContainerizer = {
@@ -67,15 +43,6 @@ function harness() {
     resources: [],
     heartbeatSeconds: 0,
   });
-  const launch = (task: Partial<TaskInfo>) =>
-    handlers?.onEvent({
-      type: 'LAUNCH',
-      launch: {
-        framework_id: { value: 'f1' },
-        framework_info: { name: 'test' },
-        task: { name: 't', task_id: { value: 't1' }, agent_id: { value: 'a1' }, resources: [], ...task },
-      },
-    });
   return {
     agent,
     updates,

@@ -38,6 +38,7 @@ import {
   addResources,
   allocateTo,
   containsResources,
+  isUnreserved,
   subtractResources,
   toMilli,
   unallocate,
@@ -539,11 +540,9 @@ export class Allocator {
     let refined = false;
     let plain = true;
     for (const r of resources) {
-      const stack = r.reservations;
-      const depth = stack?.length ?? 0;
-      const reserved = depth > 0 ? stack![depth - 1]!.role !== '*' : (r.role ?? '*') !== '*';
-      if (depth > 1) refined = true;
+      const reserved = !isUnreserved(r);
       if (reserved) plain = false;
+      if ((r.reservations?.length ?? 0) > 1) refined = true;
       if (r.type !== 'SCALAR') continue;
       const value = toMilli(r.scalar?.value ?? 0);
       if (value <= 0) continue;

@@ -295,11 +295,9 @@ class Cycle {
     let plain = true;
     for (let k = 0; k < resources.length; k++) {
       const r = resources[k]!;
-      const stack = r.reservations;
-      const depth = stack?.length ?? 0;
-      const reserved = depth > 0 ? stack![depth - 1]!.role !== '*' : (r.role ?? '*') !== '*';
-      if (depth > 1) refined = true;
+      const reserved = !isUnreserved(r);
       if (reserved) plain = false;
+      if ((r.reservations?.length ?? 0) > 1) refined = true;
       if (r.type !== 'SCALAR') continue;
       const i = dims.find(r.name);
       const value = toMilli(r.scalar?.value ?? 0);

@@ -4,16 +4,13 @@ import { mkdtemp, readFile, writeFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVolume, parseResources, reserve, type Resource } from '../core/resources.js';
+import { containerPathProblem, segmentProblem, validateVolume, volumeInUse } from '../core/volumes.js';
 import {
-  containerPathProblem,
   createVolumeDirs,
   destroyVolumeDirs,
   linkVolumesIntoSandbox,
   runcVolumeMounts,
-  segmentProblem,
-  validateVolume,
   volumeDir,
-  volumeInUse,
   volumeMounts,
 } from './volumes.js';
 

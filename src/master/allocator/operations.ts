@@ -22,7 +22,7 @@ import {
   unreserve,
   type Resource,
 } from '../../core/resources.js';
-import { containerPathProblem, segmentProblem, volumeInUse } from '../../agent/volumes.js';
+import { containerPathProblem, segmentProblem, volumeInUse } from '../../core/volumes.js';
 
 export interface ResourceOperation {
   type: string;

@@ -47,6 +47,11 @@ export interface RoleAllocation {
   readonly all: ReadonlyQuantities;
   /** The unreserved part of `all` (what counts toward quota besides reservations). */
   readonly unreserved: ReadonlyQuantities;
+  /**
+   * The same sums as vectors over `AllocationInput.names` (slots past a vector's end are zero), kept by
+   * the owner so that a cycle need not read maps; used only when the input has `names`.
+   */
+  readonly vectors?: { readonly all: ReadonlyVec; readonly unreserved: ReadonlyVec };
 }
 
 export interface AllocationFramework {

@@ -48,6 +48,7 @@ import {
   addFilter,
   defaultRole,
   hasGpus,
+  HeldInRole,
   heldOn,
   newAgent,
   newFramework,
@@ -67,7 +68,7 @@ import {
 } from './compute-allocation.js';
 import { applyOperations, type OperationContext, type ResourceOperation } from './operations.js';
 import { addInto, quantitiesFrom, quantitiesOf, type Quantities } from './quantities.js';
-import { addVecInto, type ReadonlyVec } from './vector.js';
+import type { ReadonlyVec } from './vector.js';
 
 /** Scalar sums of a decision, as vectors over the cycle's names. */
 interface Sums {
@@ -491,15 +492,26 @@ export class Allocator {
     const f = framework ?? this.frameworks.get(frameworkId);
     if (!f || resources.length === 0) return;
     let held = f.allocated.get(role);
-    if (!held) f.allocated.set(role, (held = { all: new Map(), unreserved: new Map() }));
-    if (names && sums) {
-      addVecInto(held.all, names, sums.all, sign);
-      addVecInto(held.unreserved, names, sums.unreserved, sign);
-    } else {
-      addInto(held.all, quantitiesOf(resources), sign);
-      addInto(held.unreserved, quantitiesOf(resources, true), sign);
-    }
-    if (held.all.size === 0) f.allocated.delete(role);
+    if (!held) f.allocated.set(role, (held = new HeldInRole(this.names, this.zero)));
+    // A cycle's names are this allocator's (it registers every name first); otherwise map them by name.
+    if (names && sums && this.sameSlots(names)) held.add(sums.all, sums.unreserved, sign);
+    else held.add(this.vectorOf(quantitiesOf(resources)), this.vectorOf(quantitiesOf(resources, true)), sign);
+    if (held.empty) f.allocated.delete(role);
+  }
+
+  private sameSlots(names: readonly string[]): boolean {
+    if (names === this.names) return true;
+    if (names.length > this.names.length) return false;
+    for (let i = 0; i < names.length; i++) if (names[i] !== this.names[i]) return false;
+    return true;
+  }
+
+  /** Quantities as a vector over `names` (registering new names). */
+  private vectorOf(q: ReadonlyMap<string, number>): number[] {
+    for (const name of q.keys()) this.slotOf(name);
+    const v = this.zero.slice();
+    for (const [name, value] of q) v[this.slots.get(name)!] = value;
+    return v;
   }
 
   private setTotal(agent: AgentEntry, total: readonly Resource[]): void {

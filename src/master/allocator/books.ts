@@ -14,8 +14,10 @@ import {
   type AllocationFramework,
   type AvailableSums,
   type OfferFilter,
+  type RoleAllocation,
 } from './allocation-types.js';
 import { addInto, quantitiesOf, type Quantities } from './quantities.js';
+import { isZeroVec, type ReadonlyVec } from './vector.js';
 
 export interface AgentEntry {
   readonly id: string;
@@ -32,9 +34,53 @@ export interface AgentEntry {
   reservedQ: Map<string, Quantities>;
 }
 
-export interface HeldInRole {
-  all: Quantities;
-  unreserved: Quantities;
+/**
+ * What a framework holds in one role: running scalar sums, kept as vectors over the allocator's names
+ * (slots past a vector's end are zero), so that recording a decision and starting a cycle need no map
+ * lookups. The map forms are built when read.
+ */
+export class HeldInRole implements RoleAllocation {
+  readonly vectors: { readonly all: number[]; readonly unreserved: number[] };
+
+  /**
+   * @param names the allocator's scalar names by slot (it only grows).
+   * @param zero a zero vector of doubles, copied (so that every vector has one V8 elements kind).
+   */
+  constructor(
+    private readonly names: readonly string[],
+    zero: readonly number[],
+  ) {
+    this.vectors = { all: zero.slice(), unreserved: zero.slice() };
+  }
+
+  get all(): Quantities {
+    return toQuantities(this.names, this.vectors.all);
+  }
+
+  get unreserved(): Quantities {
+    return toQuantities(this.names, this.vectors.unreserved);
+  }
+
+  /** Adds `sign` times sums over the allocator's names. */
+  add(all: ReadonlyVec, unreserved: ReadonlyVec, sign: 1 | -1): void {
+    addPadded(this.vectors.all, all, sign);
+    addPadded(this.vectors.unreserved, unreserved, sign);
+  }
+
+  get empty(): boolean {
+    return isZeroVec(this.vectors.all);
+  }
+}
+
+function addPadded(into: number[], delta: ReadonlyVec, sign: 1 | -1): void {
+  while (into.length < delta.length) into.push(0);
+  for (let i = 0; i < delta.length; i++) into[i] = into[i]! + sign * delta[i]!;
+}
+
+function toQuantities(names: readonly string[], v: ReadonlyVec): Quantities {
+  const out: Quantities = new Map();
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) out.set(names[i]!, v[i]!);
+  return out;
 }
 
 export interface FrameworkEntry extends AllocationFramework {

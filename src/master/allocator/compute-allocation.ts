@@ -33,6 +33,7 @@ import {
   type AllocationFramework,
   type AllocationInput,
   type AllocationResult,
+  type RoleAllocation,
 } from './allocation-types.js';
 import { QuotaTracker, type Quota } from './quota.js';
 import { RoleSorter, SortedClients, type Client } from './sorter/drf.js';
@@ -107,6 +108,14 @@ class ShapedOffers {
 /** What is left of an agent that gave everything: shared, so frozen. */
 const NOTHING: readonly Resource[] = Object.freeze([]);
 
+/**
+ * The working state of the last cycle, kept reachable until the next one replaces it. V8 frees the hidden
+ * classes of a cycle's objects (the cycle, its sorters, quota tracker, slots) at the first full GC after
+ * none of them is alive, and throws away all optimized code specialised on them: the next cycle then
+ * runs unoptimized until V8 compiles it again, twice as slow at 10k agents. Results do not depend on it.
+ */
+const kept: { cycle?: Cycle } = {};
+
 export function computeAllocation(input: AllocationInput): AllocationResult {
   // Iterables may be one-shot (a Map's values()): read each once.
   const all = [...input.agents];
@@ -124,6 +133,7 @@ export function computeAllocation(input: AllocationInput): AllocationResult {
       cycle.serveAgent(agent, 1);
     }
   for (const agent of agents) cycle.serveAgent(agent, 2);
+  kept.cycle = cycle;
   return cycle.result();
 }
 
@@ -172,7 +182,7 @@ class Cycle {
     this.min = min.map((m) => dims.fromMap(m));
     const totals = dims.fromMap(input.totals);
     this.roles = new RoleSorter(totals, (role) => input.roles.get(role)?.weight ?? 1);
-    const unreserved: Array<readonly [string, Vec]> = [];
+    const unreserved: Array<readonly [string, ReadonlyVec]> = [];
     const byRole = new Map<string, { all: Vec; active: boolean }>();
     const entry = (role: string): { all: Vec; active: boolean } => {
       let e = byRole.get(role);
@@ -182,8 +192,9 @@ class Cycle {
     for (const f of input.frameworks) {
       for (const [role, held] of f.allocated) {
         if (role === UNKNOWN_ROLE) continue;
-        unreserved.push([role, dims.fromMap(held.unreserved)]);
-        addVec(entry(role).all, dims.fromMap(held.all));
+        const sums = this.heldSums(held);
+        unreserved.push([role, sums.unreserved]);
+        addVec(entry(role).all, sums.all);
       }
       if (!f.active) continue;
       for (const role of f.roles) {
@@ -199,6 +210,13 @@ class Cycle {
     this.quota = new QuotaTracker(quotas, reserved, unreserved, dims);
     for (const [role, e] of byRole)
       if (e.active && !isZeroVec(this.quota.unsatisfied(role))) this.stageOneRoles.add(role);
+  }
+
+  /** What a framework holds in a role as vectors (read only; possibly shorter than this cycle's). */
+  private heldSums(held: RoleAllocation): { readonly all: ReadonlyVec; readonly unreserved: ReadonlyVec } {
+    const v = held.vectors;
+    if (this.sumsUsable && v) return v;
+    return { all: this.dims.fromMap(held.all), unreserved: this.dims.fromMap(held.unreserved) };
   }
 
   /** Sums what each agent has free; the headroom available is the unreserved part on active agents. */
@@ -217,7 +235,9 @@ class Cycle {
   private addFramework(role: string, f: AllocationFramework, totals: Vec): void {
     let sorter = this.frameworks.get(role);
     if (!sorter) this.frameworks.set(role, (sorter = new SortedClients<FrameworkClient>(totals)));
-    const allocated = this.dims.fromMap(f.allocated.get(role)?.all ?? new Map());
+    const held = f.allocated.get(role);
+    const allocated = this.dims.zero();
+    if (held) addVec(allocated, this.heldSums(held).all);
     const filters = f.filters.size > 0;
     sorter.insert({ id: f.id, weight: 1, allocated, share: 0, framework: f, servedOn: -1, filters, at: -1 });
   }

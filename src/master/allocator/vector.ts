@@ -91,22 +91,6 @@ export function addVec(into: Vec, delta: ReadonlyVec, sign: 1 | -1 = 1): Vec {
   return into;
 }
 
-/** `map += sign * v` where slot i is `names[i]`; names that fall to zero are removed. */
-export function addVecInto(
-  map: Quantities,
-  names: readonly string[],
-  v: ReadonlyVec,
-  sign: 1 | -1 = 1,
-): void {
-  for (let i = 0; i < v.length; i++) {
-    if (v[i] === 0) continue;
-    const name = names[i]!;
-    const next = (map.get(name) ?? 0) + sign * v[i]!;
-    if (next === 0) map.delete(name);
-    else map.set(name, next);
-  }
-}
-
 /** `a - b`, at least zero. */
 export function minusVec(a: ReadonlyVec, b: ReadonlyVec): Vec {
   const out = a.slice();

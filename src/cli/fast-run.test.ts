@@ -75,3 +75,25 @@ test('several masters in BERTH_MASTER go to the full CLI, which asks them who le
   assert.equal(parseRunArgs(['busybox']), undefined);
   assert.equal(parseRunArgs(['--master', 'http://a:1', 'busybox'])?.opts.master, 'http://a:1');
 });
+
+test('every option of the full `run` command is parsed the same by the fast path', async () => {
+  const { Command } = await import('commander');
+  const { registerRun } = await import('./commands/run.js');
+  const program = new Command().exitOverride().enablePositionalOptions();
+  registerRun(program);
+  const run = program.commands.find((c) => c.name() === 'run')!;
+  let seen: { image: string; command: string[]; opts: Record<string, unknown> } | undefined;
+  run.action((image: string, command: string[], opts: Record<string, unknown>) => {
+    seen = { image, command, opts };
+  });
+  for (const option of run.options)
+    for (const flag of [option.short, option.long].filter((f): f is string => f !== undefined)) {
+      const args = option.required ? [flag, 'A=1', 'busybox', 'true'] : [flag, 'busybox', 'true'];
+      seen = undefined;
+      await program.parseAsync(['run', ...args], { from: 'user' });
+      const fast = parseRunArgs(args);
+      assert.ok(fast, `the fast path does not know ${flag}: add it to fast-run.ts`);
+      assert.deepEqual({ ...fast.opts }, { ...seen!.opts }, flag);
+      assert.deepEqual([fast.image, fast.command], [seen!.image, seen!.command], flag);
+    }
+});

@@ -4,6 +4,8 @@
  * start-up time). Only the plain forms of the command's options are understood here; anything else
  * (`--help`, an unknown or combined flag, a missing value, several masters to choose a leader from) returns
  * `undefined`, and the launcher hands the whole command line to the full CLI, which parses it as always.
+ * `fast-run.test.ts` parses every option of the full `run` command both ways: a new option fails it until
+ * it is added here.
  */
 import { describeError, exitCodeFor, isBerthError } from '../core/errors.js';
 import { ApiClient } from './client.js';

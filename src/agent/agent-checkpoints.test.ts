@@ -106,3 +106,30 @@ test('a task is checkpointed in two records; a one-record checkpoint from before
   assert.equal(second.updates.find((u) => u.state === 'TASK_FAILED')?.exit_code, 3);
   await second.agent.stop();
 });
+
+test('an agent that stopped while launching reports the task running once it finds the supervisor alive', async () => {
+  const store = new MemoryStore();
+  const launching: TaskContainerizer = {
+    launch: () => new Promise<void>(() => undefined), // the agent stops before the launch returns
+    wait: () => new Promise<ExitStatus>(() => undefined),
+    kill: async () => undefined,
+    recover: async () => ({ state: 'running', pid: 1234 }),
+    cleanup: async () => undefined,
+    remove: async () => undefined,
+  };
+  const first = newAgent(store, launching);
+  await first.agent.recover();
+  await first.agent.start();
+  first.launch();
+  await until(() => first.updates.some((u) => u.state === 'TASK_STARTING'));
+  await first.agent.stop();
+  assert.ok(!first.updates.some((u) => u.state === 'TASK_RUNNING'));
+
+  const second = newAgent(store, launching);
+  await second.agent.recover();
+  await second.agent.start();
+  await until(() => second.updates.some((u) => u.state === 'TASK_RUNNING'));
+  const state = (await store.get<{ running_at?: number }>('agent/task-state/t1'))?.value;
+  await second.agent.stop();
+  assert.ok(state?.running_at, 'running_at is recorded');
+});

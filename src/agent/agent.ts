@@ -149,6 +149,12 @@ export class Agent {
       const runtime = this.newRuntime(id);
       const found = await this.options.containerizer.recover(task.task, task.sandbox);
       if (found.state === 'running') {
+        // The agent stopped between handing the task to its supervisor and reporting it running: the
+        // supervisor lives on, so the task is running now (if it never starts, its exit status follows).
+        if (task.status.state !== 'TASK_RUNNING') {
+          task.running_at = this.clock.now();
+          this.update(id, 'TASK_RUNNING');
+        }
         this.startChecks(id, task, runtime);
         void this.watch(id, task, runtime);
       } else if (found.state === 'exited') void this.finish(id, task, runtime, found.status);

@@ -55,7 +55,9 @@ function harness() {
   };
 }
 
+/** Lets the agent's turns run, and the fake master's timers (SUBSCRIBED comes on a timer, as over HTTP). */
 const settle = async () => {
+  await new Promise((resolve) => setTimeout(resolve, 5));
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 const brief = (s: TaskStatus) => [s.state, s.healthy, s.reason, s.check_status?.http?.status_code, s.message];

@@ -9,7 +9,7 @@ import { MemoryStore } from '../store/index.js';
 import type { ExitStatus } from '../runtime/index.js';
 import { Agent } from './agent.js';
 import type { TaskContainerizer } from './containerizer.js';
-import { fakeMasterLink } from './test-support.js';
+import { fakeContainerizer, fakeMasterLink } from './test-support.js';
 
 function newAgent(store: MemoryStore, containerizer: TaskContainerizer) {
   const { link, updates, launch } = fakeMasterLink();
@@ -33,17 +33,13 @@ test('the terminal update does not wait for the cleanup; a cleanup cut short is 
   const store = new MemoryStore();
   let exit!: (status: ExitStatus) => void;
   let cleanups = 0;
-  const hanging: TaskContainerizer = {
-    launch: async () => undefined,
+  const hanging = fakeContainerizer({
     wait: () => new Promise<ExitStatus>((resolve) => (exit = resolve)),
-    kill: async () => undefined,
-    recover: async () => ({ state: 'lost', message: 'no' }),
     cleanup: () => {
       cleanups++;
       return new Promise<void>(() => undefined); // the agent "dies" before this ends
     },
-    remove: async () => undefined,
-  };
+  });
   const first = newAgent(store, hanging);
   await first.agent.recover();
   await first.agent.start();
@@ -68,14 +64,9 @@ test('the terminal update does not wait for the cleanup; a cleanup cut short is 
 
 test('a task is checkpointed in two records; a one-record checkpoint from before the split is recovered', async () => {
   const store = new MemoryStore();
-  const quiet: TaskContainerizer = {
-    launch: async () => undefined,
-    wait: () => new Promise<ExitStatus>(() => undefined),
-    kill: async () => undefined,
+  const quiet = fakeContainerizer({
     recover: async () => ({ state: 'exited', status: { exitCode: 3, signal: null, finishedAt: Date.now() } }),
-    cleanup: async () => undefined,
-    remove: async () => undefined,
-  };
+  });
   const first = newAgent(store, quiet);
   await first.agent.recover();
   await first.agent.start();
@@ -109,14 +100,10 @@ test('a task is checkpointed in two records; a one-record checkpoint from before
 
 test('an agent that stopped while launching reports the task running once it finds the supervisor alive', async () => {
   const store = new MemoryStore();
-  const launching: TaskContainerizer = {
+  const launching = fakeContainerizer({
     launch: () => new Promise<void>(() => undefined), // the agent stops before the launch returns
-    wait: () => new Promise<ExitStatus>(() => undefined),
-    kill: async () => undefined,
     recover: async () => ({ state: 'running', pid: 1234 }),
-    cleanup: async () => undefined,
-    remove: async () => undefined,
-  };
+  });
   const first = newAgent(store, launching);
   await first.agent.recover();
   await first.agent.start();

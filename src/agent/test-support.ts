@@ -5,7 +5,22 @@
  */
 import type { AgentEvent } from '../api/agent.js';
 import type { TaskInfo, TaskStatus } from '../api/mesos.js';
+import type { ExitStatus } from '../runtime/index.js';
+import type { TaskContainerizer } from './containerizer.js';
 import type { AgentStreamHandlers, MasterLink } from './master-link.js';
+
+/** A containerizer whose tasks launch at once and never exit, none recoverable; `over` replaces parts. */
+export function fakeContainerizer(over: Partial<TaskContainerizer> = {}): TaskContainerizer {
+  return {
+    launch: async () => undefined,
+    wait: () => new Promise<ExitStatus>(() => undefined),
+    kill: async () => undefined,
+    recover: async () => ({ state: 'lost', message: 'no' }),
+    cleanup: async () => undefined,
+    remove: async () => undefined,
+    ...over,
+  };
+}
 
 export function fakeMasterLink(): {
   link: MasterLink;

@@ -23,6 +23,7 @@ test('parseExitFile accepts a number and a newline only', () => {
   assert.equal(parseExitFile('0\n'), 0);
   assert.equal(parseExitFile('137\n'), 137);
   assert.equal(parseExitFile(''), undefined);
+  assert.equal(parseExitFile('13'), undefined, 'a line still being written');
   assert.equal(parseExitFile('x1'), undefined);
 });
 

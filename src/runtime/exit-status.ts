@@ -18,8 +18,11 @@ export function computeExitStatus(shellStatus: number, finishedAt: number): Exit
   return { exitCode: shellStatus, signal: null, finishedAt };
 }
 
-/** Parses the supervisor's `exit` file (`$?` and a newline). Undefined when it is not a number. */
+/**
+ * Parses the supervisor's `exit` file (`$?` and a newline). Undefined unless it is a number with its
+ * newline: the supervisor writes the file in place, so a status is only taken once its line is complete.
+ */
 export function parseExitFile(text: string): number | undefined {
-  const trimmed = text.trim();
-  return /^\d+$/.test(trimmed) ? Number(trimmed) : undefined;
+  const match = /^(\d+)\n$/.exec(text);
+  return match ? Number(match[1]) : undefined;
 }

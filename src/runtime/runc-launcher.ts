@@ -51,6 +51,8 @@ export class RuncLauncher implements Launcher {
   private readonly supervisors = new SupervisorTable();
   private readonly stateRoot: string;
   private readonly logger: Logger;
+  /** runc's `--root` is made once, at the first launch. */
+  private stateRootMade = false;
 
   constructor(options: LauncherOptions) {
     this.stateRoot = resolve(options.stateRoot);
@@ -67,9 +69,10 @@ export class RuncLauncher implements Launcher {
     prepareRuntimeDir(files, spec.id);
     const bundle = join(files.dir, 'bundle');
     mkdirSync(bundle);
-    mkdirSync(this.stateRoot, { recursive: true });
+    if (!this.stateRootMade) mkdirSync(this.stateRoot, { recursive: true });
+    this.stateRootMade = true;
     const config = computeRuntimeConfig({ ...spec, rootfs }, readHostLimits());
-    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
     const command = [
       RUNC,
       ...this.runc(files),

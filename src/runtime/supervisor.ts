@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { computeExitStatus, parseExitFile } from './exit-status.js';
 import type { ExitStatus } from './types.js';
@@ -8,24 +8,22 @@ import type { ExitStatus } from './types.js';
  * Every task runs under a small shell supervisor that is detached from the agent (its own session, no
  * pipes to the agent), so the task outlives the agent. The supervisor records its pid, runs the task
  * command in the foreground with stdio on the sandbox's log files, and writes the command's status to
- * `.runtime/exit` atomically (write a temp file, then rename). Arguments reach the shell as "$@", never
- * inside the script text.
+ * `.runtime/exit` as one line. The line is one small write(2): a reader sees the file empty or whole, and
+ * `parseExitFile` takes a status only with its newline, so no temp file and `mv` (a process per task) are
+ * needed. Arguments reach the shell as "$@", never inside the script text.
  *
- * Positional parameters: $0 = marker, $1 = sandbox, $2 = mv, then the task command.
+ * Positional parameters: $0 = marker, $1 = sandbox, then the task command.
  */
 const SUPERVISOR_SCRIPT = [
-  'sb=$1; mv=$2; shift 2',
+  'sb=$1; shift',
   'rt="$sb/.runtime"',
   'echo $$ > "$rt/supervisor.pid"',
   '"$@" </dev/null >>"$sb/stdout" 2>>"$sb/stderr"',
-  'code=$?',
-  'echo $code > "$rt/exit.tmp" && "$mv" -f "$rt/exit.tmp" "$rt/exit"',
+  'echo $? > "$rt/exit"',
 ].join('\n');
 
 /** $0 of every supervisor; with the sandbox path it identifies a supervisor in /proc (pids get reused). */
 const MARKER = 'berth-supervisor';
-
-const MV = ['/bin/mv', '/usr/bin/mv'].find((p) => existsSync(p)) ?? 'mv';
 
 export interface RuntimeFiles {
   sandbox: string;
@@ -59,7 +57,7 @@ export function spawnSupervisor(
 ): ChildProcess {
   const log = openSync(join(files.dir, 'supervisor.log'), 'a');
   try {
-    const child = spawn('/bin/sh', ['-c', SUPERVISOR_SCRIPT, MARKER, files.sandbox, MV, ...command], {
+    const child = spawn('/bin/sh', ['-c', SUPERVISOR_SCRIPT, MARKER, files.sandbox, ...command], {
       detached: true,
       stdio: ['ignore', log, log],
       env: options.env,

@@ -102,6 +102,8 @@ export class Agent {
   private stopping = false;
   private reconnectDelay = 500;
   private subscribed: Promise<void> = Promise.resolve();
+  /** The master said it takes compact task reports in a SUBSCRIBE (see `subscribe`). */
+  private compactReports = false;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   /** Reservations and volumes (checkpointed; volume directories follow them). */
   private readonly volumes: AgentVolumes;
@@ -201,29 +203,43 @@ export class Agent {
   }
 
   private async subscribe(): Promise<void> {
-    const reports = [...this.tasks.values()].map((t) => ({
-      framework_id: { value: t.framework_id },
-      task: t.task,
-      status: t.status,
-    }));
-    const { streamId } = await this.options.link.subscribe(
-      {
-        type: 'SUBSCRIBE',
-        subscribe: {
-          agent_info: {
-            ...(this.agentId ? { id: { value: this.agentId } } : {}),
-            hostname: this.options.hostname ?? osHostname(),
-            ...(this.options.address ? { address: this.options.address } : {}),
-            resources: this.options.resources,
-            ...(this.options.attributes ? { attributes: this.options.attributes } : {}),
+    // To a master that takes them, tasks go by status only (it knows their TaskInfo: it launched them);
+    // if it refuses them (ERR_CONFLICT: it does not know one), the next attempt sends every task in full.
+    const compact = this.compactReports && this.agentId !== undefined;
+    const reports = compact
+      ? []
+      : [...this.tasks.values()].map((t) => ({
+          framework_id: { value: t.framework_id },
+          task: t.task,
+          status: t.status,
+        }));
+    const known = compact
+      ? [...this.tasks.values()].map((t) => ({ framework_id: { value: t.framework_id }, status: t.status }))
+      : undefined;
+    const { streamId } = await this.options.link
+      .subscribe(
+        {
+          type: 'SUBSCRIBE',
+          subscribe: {
+            agent_info: {
+              ...(this.agentId ? { id: { value: this.agentId } } : {}),
+              hostname: this.options.hostname ?? osHostname(),
+              ...(this.options.address ? { address: this.options.address } : {}),
+              resources: this.options.resources,
+              ...(this.options.attributes ? { attributes: this.options.attributes } : {}),
+            },
+            tasks: reports,
+            ...(known?.length ? { known_tasks: known } : {}),
+            checkpointed_resources: this.volumes.resources,
           },
-          tasks: reports,
-          checkpointed_resources: this.volumes.resources,
         },
-      },
-      { onEvent: (event) => this.handleEvent(event), onClose: (reason) => this.onStreamClosed(reason) },
-      { output: (taskId, opts) => this.output(taskId, opts) },
-    );
+        { onEvent: (event) => this.handleEvent(event), onClose: (reason) => this.onStreamClosed(reason) },
+        { output: (taskId, opts) => this.output(taskId, opts) },
+      )
+      .catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === 'ERR_CONFLICT') this.compactReports = false;
+        throw err;
+      });
     this.streamId = streamId;
     this.reconnectDelay = 500;
   }
@@ -253,6 +269,7 @@ export class Agent {
         const id = event.subscribed.agent_id.value;
         if (id !== this.agentId) void this.options.store.apply([{ op: 'put', key: ID_KEY, value: id }]);
         this.agentId = id;
+        this.compactReports = event.subscribed.compact_reports === true;
         this.updates.resendAll();
         return;
       }

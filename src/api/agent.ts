@@ -13,12 +13,26 @@ export interface AgentTaskReport {
   status: TaskStatus;
 }
 
+/**
+ * A task the master already knows (it recorded the task before its LAUNCH): the agent reports its latest
+ * status only, not its TaskInfo, which makes a re-subscription after a master restart several times
+ * smaller. An agent sends these only to a master that said it takes them (`compact_reports` in
+ * SUBSCRIBED); a master that does not know one of the tasks refuses the SUBSCRIBE with ERR_CONFLICT, and
+ * the agent subscribes again with every task in full.
+ */
+export interface AgentTaskState {
+  framework_id: Id;
+  status: TaskStatus;
+}
+
 export type AgentCall =
   | {
       type: 'SUBSCRIBE';
       subscribe: {
         agent_info: AgentInfo;
         tasks: AgentTaskReport[];
+        /** Tasks the master knows, by status only (see AgentTaskState); absent from older agents. */
+        known_tasks?: AgentTaskState[];
         /** Dynamic reservations and volumes the agent checkpointed; when given, they win for its total. */
         checkpointed_resources?: Resource[];
       };
@@ -27,7 +41,15 @@ export type AgentCall =
   | { type: 'HEARTBEAT'; agent_id: Id };
 
 export type AgentEvent =
-  | { type: 'SUBSCRIBED'; subscribed: { agent_id: Id; heartbeat_interval_seconds: number } }
+  | {
+      type: 'SUBSCRIBED';
+      subscribed: {
+        agent_id: Id;
+        heartbeat_interval_seconds: number;
+        /** This master takes `known_tasks` in a later SUBSCRIBE (older masters do not say so). */
+        compact_reports?: boolean;
+      };
+    }
   | { type: 'LAUNCH'; launch: { framework_id: Id; framework_info: FrameworkInfo; task: TaskInfo } }
   | { type: 'KILL'; kill: { framework_id: Id; task_id: Id; grace_period_seconds?: number } }
   | { type: 'ACKNOWLEDGED'; acknowledged: { task_id: Id; uuid: string } }

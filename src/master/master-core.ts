@@ -9,7 +9,7 @@ import type { AgentCall, AgentEvent, AgentTaskReport } from '../api/agent.js';
 import { isTerminal, type Offer, type TaskInfo, type TaskStatus } from '../api/mesos.js';
 import type { AgentView } from '../api/operator.js';
 import type { SchedulerCall, SchedulerEvent } from '../api/scheduler.js';
-import { systemClock, type Clock } from '../core/clock.js';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import {
@@ -30,6 +30,12 @@ import { validateLaunch } from './validate-launch.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import { computeAgentTransitions, computeExpiredFrameworks } from './liveness.js';
 import { TaskBook } from './task-book.js';
+import {
+  computePrune,
+  DEFAULT_COMPLETED_BOUNDS,
+  isCompleted,
+  type CompletedFrameworkRecord,
+} from './completed.js';
 
 export interface MasterOptions {
   store: StateStore;
@@ -45,6 +51,10 @@ export interface MasterOptions {
   agentRemovalMs?: number;
   /** An offer not answered within this time is rescinded (default 60 s; 0 never). */
   offerTimeoutMs?: number;
+  /** Completed tasks kept per framework, the newest (default 1000, as Mesos); see completed.ts. */
+  maxCompletedTasksPerFramework?: number;
+  /** Torn-down frameworks kept with their completed tasks (default 50, as Mesos). */
+  maxCompletedFrameworks?: number;
 }
 
 export interface FrameworkLive {
@@ -67,6 +77,12 @@ export interface AgentLive {
 
 const DEFAULT_KILL_GRACE_SECONDS = 10;
 const MAX_REMEMBERED_OFFERS = 100_000;
+/**
+ * After a restart, offers wait for the recovered agents to come back: until none has come back for this
+ * long, and at most OFFER_HOLD_MAX_MS in all.
+ */
+const OFFER_HOLD_AFTER_RECOVERY_MS = 10_000;
+const OFFER_HOLD_MAX_MS = 60_000;
 
 export class MasterCore {
   readonly clock: Clock;
@@ -86,6 +102,12 @@ export class MasterCore {
   /** Agents removed after being unreachable too long: if one comes back, its tasks are killed. */
   protected readonly removedAgents = new Set<string>();
   protected readonly policy = new RolePolicy();
+  /** Torn-down frameworks still remembered, the oldest teardown first (see completed.ts). */
+  protected readonly completedFrameworks = new Map<string, CompletedFrameworkRecord>();
+  /** Recovered agents that have not re-subscribed yet, while offers are held (see `start`). */
+  private awaitedAgents: Set<string> | undefined;
+  private offerHold: Timer | undefined;
+  private offerHoldEnds = 0;
 
   constructor(protected readonly options: MasterOptions) {
     this.clock = options.clock ?? systemClock;
@@ -112,6 +134,8 @@ export class MasterCore {
       this.agents.set(record.id, { record, state: 'DISCONNECTED', lastSeen: now });
     for (const id of state.removedAgents) this.removedAgents.add(id);
     for (const task of state.tasks) this.tasks.set(task);
+    this.recoverCompleted(state.completedFrameworks);
+    if (this.agents.size > 0) this.awaitedAgents = new Set(this.agents.keys());
     const policy = await this.writer.loadPolicy();
     for (const [role, weight] of policy.weights) this.setWeight(role, weight);
     for (const [role, quota] of policy.quotas) this.setQuota(role, quota as Quota);
@@ -121,8 +145,20 @@ export class MasterCore {
     );
   }
 
+  /**
+   * After a restart no offers are made until every recovered agent has re-subscribed (or a few seconds
+   * have passed): offers made meanwhile would cover part of the cluster only, and the allocation cycles,
+   * offers and declines would slow the agents' re-registration down (Mesos's allocator pauses likewise).
+   */
   start(): void {
-    this.allocator.start();
+    if (this.awaitedAgents?.size) {
+      this.allocator.stop();
+      this.offerHoldEnds = this.clock.now() + OFFER_HOLD_MAX_MS;
+      this.offerHold = this.clock.setTimeout(() => this.resumeOffers(), OFFER_HOLD_AFTER_RECOVERY_MS);
+    } else {
+      this.awaitedAgents = undefined;
+      this.allocator.start();
+    }
     const seconds = this.options.heartbeatIntervalSeconds ?? 15;
     this.heartbeatTimer = setInterval(() => this.heartbeat(), seconds * 1000);
     this.heartbeatTimer.unref();
@@ -160,7 +196,32 @@ export class MasterCore {
     }
   }
 
+  /**
+   * A recovered agent came back: offers resume once all have, else the hold lasts while they keep coming
+   * (offers to a partly re-registered cluster, and their declines and rescinds, slowed the stragglers
+   * down to a crawl at 10k agents).
+   */
+  private extendOfferHold(): void {
+    if (!this.offerHold) return;
+    if (this.awaitedAgents?.size === 0) return this.resumeOffers();
+    this.clock.clearTimeout(this.offerHold);
+    const wait = Math.min(OFFER_HOLD_AFTER_RECOVERY_MS, Math.max(0, this.offerHoldEnds - this.clock.now()));
+    this.offerHold = this.clock.setTimeout(() => this.resumeOffers(), wait);
+  }
+
+  private resumeOffers(): void {
+    if (!this.offerHold) return;
+    this.clock.clearTimeout(this.offerHold);
+    this.offerHold = undefined;
+    this.awaitedAgents = undefined;
+    this.allocator.start();
+    this.allocator.requestAllocation();
+  }
+
   async stop(): Promise<void> {
+    if (this.offerHold) this.clock.clearTimeout(this.offerHold);
+    this.offerHold = undefined;
+    this.awaitedAgents = undefined;
     this.allocator.stop();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.livenessTimer) clearInterval(this.livenessTimer);
@@ -201,6 +262,7 @@ export class MasterCore {
     this.frameworks.set(id, { record, sink, streamId, disconnectedAt: undefined });
     this.frameworkStreams.set(streamId, id);
     this.writer.putFramework(record);
+    if (this.completedFrameworks.delete(id)) this.writer.deleteCompletedFramework(id);
     sink.send({
       type: 'SUBSCRIBED',
       subscribed: {
@@ -424,7 +486,19 @@ export class MasterCore {
     const ack = call.acknowledge;
     if (!ack) throw new InvalidCallError('ACKNOWLEDGE needs acknowledge.agent_id, task_id and uuid');
     const task = this.tasks.get(ack.task_id.value);
-    if (!task || task.framework_id !== frameworkId) return;
+    // A forgotten task's update may still be resent by its agent (see handleAgentCall): pass the ack on.
+    if (task && task.framework_id !== frameworkId) return;
+    if (
+      task &&
+      isTerminal(task.status.state) &&
+      task.status.uuid === ack.uuid &&
+      task.acknowledged !== ack.uuid
+    ) {
+      const acked: TaskRecord = { ...task, acknowledged: ack.uuid };
+      this.tasks.set(acked);
+      this.writer.putTask(acked);
+      this.noteCompleted(acked);
+    }
     this.agents
       .get(ack.agent_id.value)
       ?.sink?.send({ type: 'ACKNOWLEDGED', acknowledged: { task_id: ack.task_id, uuid: ack.uuid } });
@@ -439,18 +513,13 @@ export class MasterCore {
         : [...this.tasks.values()]
             .filter((t) => t.framework_id === frameworkId && !isTerminal(t.status.state))
             .map((t) => t.id);
+    const agentOf = new Map(asked.map((t) => [t.task_id.value, t.agent_id?.value]));
     for (const id of ids) {
       const task = this.tasks.get(id);
       const status: TaskStatus =
         task && task.framework_id === frameworkId
           ? { ...task.status, uuid: undefined, reason: 'REASON_RECONCILIATION' }
-          : {
-              task_id: { value: id },
-              state: 'TASK_UNKNOWN',
-              source: 'SOURCE_MASTER',
-              reason: 'REASON_RECONCILIATION',
-              timestamp: this.clock.now() / 1000,
-            };
+          : this.forgottenTaskStatus(id, agentOf.get(id));
       this.sendFrameworkUpdate(frameworkId, status);
     }
   }
@@ -465,6 +534,7 @@ export class MasterCore {
     this.frameworks.delete(frameworkId);
     this.allocator.removeFramework(frameworkId);
     this.writer.deleteFramework(frameworkId);
+    if (f) this.rememberTornDown(f.record);
   }
 
   // ---- agent protocol ------------------------------------------------------------------------------
@@ -479,6 +549,8 @@ export class MasterCore {
     const comesBackRemoved = claimed !== undefined && this.removedAgents.has(claimed);
     // A removed agent's tasks were declared GONE: it joins again as a new agent, and those tasks are killed.
     const id = claimed !== undefined && !comesBackRemoved ? claimed : newId(this.clock.now());
+    // Checked before anything changes: compact reports of tasks this master does not know are refused.
+    const reports = expandTaskReports(id, call.subscribe, (taskId) => this.tasks.get(taskId));
     const previous = this.agents.get(id);
     if (previous?.streamId) this.agentStreams.delete(previous.streamId);
     previous?.sink?.close('agent re-subscribed');
@@ -508,6 +580,7 @@ export class MasterCore {
       subscribed: {
         agent_id: { value: id },
         heartbeat_interval_seconds: this.options.heartbeatIntervalSeconds ?? 15,
+        compact_reports: true,
       },
     });
     // The allocator learns this agent afresh: its total, then what the tasks running there hold.
@@ -516,17 +589,18 @@ export class MasterCore {
       active: record.drain === undefined,
     });
     if (comesBackRemoved) {
-      for (const report of call.subscribe.tasks) {
+      for (const report of reports) {
         if (isTerminal(report.status.state)) continue;
         sink.send({
           type: 'KILL',
           kill: { framework_id: report.framework_id, task_id: report.task.task_id, grace_period_seconds: 0 },
         });
       }
-    } else this.reconcileAgent(id, call.subscribe.tasks);
+    } else this.reconcileAgent(id, reports);
     for (const task of this.tasks.activeOn(id))
       this.allocator.recordAllocation(task.framework_id, id, task.task.resources as Resource[]);
     this.logger.info({ agent: id, hostname: info.hostname }, 'agent subscribed');
+    if (this.awaitedAgents?.delete(id)) this.extendOfferHold();
     return { streamId, agentId: id };
   }
 
@@ -549,7 +623,9 @@ export class MasterCore {
         // e.g. UNREACHABLE while the agent was away, and RUNNING again now: tell the framework.
         this.applyStatus(known, { ...report.status, uuid: undefined, reason: 'REASON_AGENT_REREGISTERED' });
       }
-      if (!known) {
+      // An ended task the master does not know was forgotten (completed.ts): not brought back. If its
+      // terminal update was not acknowledged, the agent resends it and handleAgentCall passes it on.
+      if (!known && !isTerminal(report.status.state)) {
         const now = this.clock.now();
         const record: TaskRecord = {
           id: report.task.task_id.value,
@@ -637,6 +713,8 @@ export class MasterCore {
     this.removedAgents.add(id);
     this.allocator.removeAgent(id);
     this.writer.removeAgent(id);
+    // Terminal updates still waiting for an acknowledgement can no longer be resent by this agent.
+    for (const task of this.tasks.onAgent(id)) this.noteCompleted(task);
     for (const f of this.frameworks.values())
       f.sink?.send({ type: 'FAILURE', failure: { agent_id: { value: id } } });
     this.logger.warn({ agent: id }, 'agent removed');
@@ -652,7 +730,13 @@ export class MasterCore {
       throw new InvalidCallError(`agent call ${call.type} is not valid on an open stream`);
     const task = this.tasks.get(call.update.status.task_id.value);
     if (!task) {
+      // e.g. a completed task already forgotten whose acknowledgement the agent missed: the framework
+      // acknowledges it again, so the agent stops resending it.
       this.logger.warn({ task: call.update.status.task_id.value }, 'update for an unknown task');
+      this.sendFrameworkUpdate(call.update.framework_id.value, {
+        ...call.update.status,
+        agent_id: { value: agentId },
+      });
       return;
     }
     this.applyStatus(task, { ...call.update.status, agent_id: { value: agentId } });
@@ -663,6 +747,7 @@ export class MasterCore {
     const updated: TaskRecord = { ...task, status, updated_at: this.clock.now() };
     this.tasks.set(updated);
     this.writer.putTask(updated);
+    this.noteCompleted(updated);
     if (!wasTerminal && isTerminal(status.state)) {
       this.allocator.recoverResources(task.framework_id, task.agent_id, task.task.resources as Resource[]);
       const agent = this.agents.get(task.agent_id);
@@ -777,6 +862,94 @@ export class MasterCore {
       },
     });
   }
+
+  // ---- completed tasks and frameworks (completed.ts) ----------------------------------------------
+
+  protected get completedBounds(): { maxTasksPerFramework: number; maxFrameworks: number } {
+    return {
+      maxTasksPerFramework:
+        this.options.maxCompletedTasksPerFramework ?? DEFAULT_COMPLETED_BOUNDS.maxTasksPerFramework,
+      maxFrameworks: this.options.maxCompletedFrameworks ?? DEFAULT_COMPLETED_BOUNDS.maxFrameworks,
+    };
+  }
+
+  /** If the task is completed, it joins its framework's completed tasks, and the oldest beyond the bound go. */
+  protected noteCompleted(task: TaskRecord): void {
+    const context = {
+      frameworkActive: this.frameworks.has(task.framework_id),
+      agentRemoved: this.removedAgents.has(task.agent_id),
+    };
+    if (!isCompleted(task, context)) return;
+    this.tasks.markCompleted(task);
+    this.pruneCompleted([task.framework_id]);
+  }
+
+  /** Applies computePrune to the book and the store (for the named frameworks, or for all). */
+  protected pruneCompleted(frameworkIds?: string[]): void {
+    const plan = computePrune(
+      {
+        completed: this.tasks.completedCounts(frameworkIds),
+        isActive: (id) => this.frameworks.has(id),
+        removed: [...this.completedFrameworks.keys()],
+      },
+      this.completedBounds,
+    );
+    for (const id of plan.frameworks) {
+      this.completedFrameworks.delete(id);
+      this.writer.deleteCompletedFramework(id);
+    }
+    for (const [frameworkId, count] of plan.tasks)
+      for (const id of this.tasks.dropOldestCompleted(frameworkId, count)) this.writer.deleteTask(id);
+    // The tasks of frameworks forgotten just now go too.
+    if (frameworkIds !== undefined && plan.frameworks.length > 0) this.pruneCompleted(plan.frameworks);
+  }
+
+  /** A torn-down framework is remembered, with its completed tasks, among the newest few. */
+  protected rememberTornDown(record: FrameworkRecord): void {
+    const completed: CompletedFrameworkRecord = { ...record, unregistered_at: this.clock.now() };
+    this.completedFrameworks.delete(record.id);
+    this.completedFrameworks.set(record.id, completed);
+    this.writer.putCompletedFramework(completed);
+    // Its terminal updates can no longer be acknowledged: they are completed now, oldest first.
+    const ended = [...this.tasks.values()]
+      .filter((t) => t.framework_id === record.id && isTerminal(t.status.state))
+      .sort((a, b) => a.updated_at - b.updated_at);
+    for (const task of ended) this.tasks.markCompleted(task);
+    this.pruneCompleted([record.id]);
+  }
+
+  /** After loading: which tasks are completed (in the order they ended), and what goes beyond the bounds. */
+  protected recoverCompleted(completedFrameworks: CompletedFrameworkRecord[]): void {
+    for (const record of completedFrameworks)
+      if (!this.frameworks.has(record.id)) this.completedFrameworks.set(record.id, record);
+    const ended = [...this.tasks.values()]
+      .filter((t) => isTerminal(t.status.state))
+      .sort((a, b) => a.updated_at - b.updated_at);
+    for (const task of ended) {
+      const context = {
+        frameworkActive: this.frameworks.has(task.framework_id),
+        agentRemoved: this.removedAgents.has(task.agent_id),
+      };
+      if (isCompleted(task, context)) this.tasks.markCompleted(task);
+    }
+    this.pruneCompleted();
+  }
+
+  /**
+   * Reconciliation of a task the master does not know (never launched, or completed and forgotten):
+   * TASK_GONE when the named agent was removed, TASK_UNKNOWN otherwise.
+   */
+  protected forgottenTaskStatus(taskId: string, agentId: string | undefined): TaskStatus {
+    const gone = agentId !== undefined && this.removedAgents.has(agentId);
+    return {
+      task_id: { value: taskId },
+      ...(agentId !== undefined ? { agent_id: { value: agentId } } : {}),
+      state: gone ? 'TASK_GONE' : 'TASK_UNKNOWN',
+      source: 'SOURCE_MASTER',
+      reason: 'REASON_RECONCILIATION',
+      timestamp: this.clock.now() / 1000,
+    };
+  }
 }
 
 /** A framework's roles: `roles`, else `role`, else `*`. */
@@ -799,4 +972,33 @@ function dropStatus(task: TaskInfo, message: string, now: number): TaskStatus {
     message,
     timestamp: now / 1000,
   };
+}
+
+/**
+ * An agent's task reports with its compact ones (`known_tasks`: status only) made whole from the tasks the
+ * master knows. A compact report of a task the master does not know on that agent is refused
+ * (ERR_CONFLICT): the agent then subscribes again with every task in full.
+ */
+export function expandTaskReports(
+  agentId: string,
+  subscribe: Extract<AgentCall, { type: 'SUBSCRIBE' }>['subscribe'],
+  known: (taskId: string) => TaskRecord | undefined,
+): AgentTaskReport[] {
+  const compact = subscribe.known_tasks;
+  if (!compact?.length) return subscribe.tasks;
+  const reports = [...subscribe.tasks];
+  const unknown: string[] = [];
+  for (const { framework_id, status } of compact) {
+    const task = known(status.task_id.value);
+    if (!task && isTerminal(status.state)) continue; // ended and forgotten (completed.ts)
+    if (!task || task.agent_id !== agentId || task.framework_id !== framework_id.value)
+      unknown.push(status.task_id.value);
+    else reports.push({ framework_id, task: task.task, status });
+  }
+  if (unknown.length > 0)
+    throw new ConflictError(
+      `SUBSCRIBE: known_tasks names ${unknown.length} task(s) this master does not know on agent ${agentId} ` +
+        `(e.g. "${unknown[0]}"): send them in full in tasks`,
+    );
+  return reports;
 }

@@ -5,71 +5,16 @@
  */
 import { isTerminal, type Offer } from '../api/mesos.js';
 import type { AgentView, FrameworkView, RoleView, TaskView } from '../api/operator.js';
-import type { Timer } from '../core/clock.js';
 import type { Resource } from '../core/resources.js';
 import { AgentNotFoundError, OutputUnavailableError, TaskNotFoundError } from './errors.js';
-import type { AgentCall, AgentEvent, OutputRecord } from '../api/agent.js';
+import type { OutputRecord } from '../api/agent.js';
 import { frameworkRoles, MasterCore, type AgentLive, type MasterOptions } from './master-core.js';
 import { computeRoleViews } from './roles.js';
-import type { AgentFiles, EventSink, TaskRecord } from './types.js';
-
-/** After a restart, offers wait at most this long for the recovered agents to come back. */
-const OFFER_HOLD_AFTER_RECOVERY_MS = 10_000;
+import type { TaskRecord } from './types.js';
 
 export type { MasterOptions };
 
 export class Master extends MasterCore {
-  /** Recovered agents that have not re-subscribed yet, while offers are held (see `start`). */
-  private awaitedAgents: Set<string> | undefined;
-  private offerHold: Timer | undefined;
-
-  override async recover(): Promise<void> {
-    await super.recover();
-    if (this.agents.size > 0) this.awaitedAgents = new Set(this.agents.keys());
-  }
-
-  /**
-   * After a restart no offers are made until every recovered agent has re-subscribed (or a few seconds
-   * have passed): offers made meanwhile would cover part of the cluster only, and the allocation cycles,
-   * offers and declines would slow the agents' re-registration down (Mesos's allocator pauses likewise).
-   */
-  override start(): void {
-    super.start();
-    if (!this.awaitedAgents?.size) {
-      this.awaitedAgents = undefined;
-      return;
-    }
-    this.allocator.stop();
-    this.offerHold = this.clock.setTimeout(() => this.resumeOffers(), OFFER_HOLD_AFTER_RECOVERY_MS);
-  }
-
-  override subscribeAgent(
-    call: Extract<AgentCall, { type: 'SUBSCRIBE' }>,
-    sink: EventSink<AgentEvent>,
-    files?: AgentFiles,
-  ): { streamId: string; agentId: string } {
-    const subscribed = super.subscribeAgent(call, sink, files);
-    if (this.awaitedAgents?.delete(subscribed.agentId) && this.awaitedAgents.size === 0 && this.offerHold)
-      this.resumeOffers();
-    return subscribed;
-  }
-
-  override async stop(): Promise<void> {
-    if (this.offerHold) this.clock.clearTimeout(this.offerHold);
-    this.offerHold = undefined;
-    this.awaitedAgents = undefined;
-    await super.stop();
-  }
-
-  private resumeOffers(): void {
-    if (!this.offerHold) return;
-    this.clock.clearTimeout(this.offerHold);
-    this.offerHold = undefined;
-    this.awaitedAgents = undefined;
-    this.allocator.start();
-    this.allocator.requestAllocation();
-  }
-
   // ---- operator API --------------------------------------------------------------------------------
 
   listAgents(): AgentView[] {

@@ -1,15 +1,14 @@
 /**
  * The master's persistence: frameworks, agents and tasks under `master/` in the StateStore. Writes are
  * queued, the newest op per key, and written in batches at the end of the event-loop turn, so they never
- * block the caller; `flush()` waits for them. Only the newest completed tasks
- * are kept (`MAX_COMPLETED_TASKS`), so history does not grow without bound.
+ * block the caller; `flush()` waits for them. Which completed tasks and frameworks are forgotten is
+ * decided in completed.ts; the master deletes them here too, so that a restart does not reload them.
  */
-import { isTerminal } from '../api/mesos.js';
 import type { Logger } from '../core/logger.js';
 import type { StateStore, StoreOp } from '../store/index.js';
+import type { CompletedFrameworkRecord } from './completed.js';
 import type { AgentRecord, FrameworkRecord, TaskRecord } from './types.js';
 
-export const MAX_COMPLETED_TASKS = 1000;
 const MAX_BATCH = 100;
 
 const FRAMEWORKS = 'master/frameworks/';
@@ -17,13 +16,13 @@ const AGENTS = 'master/agents/';
 const TASKS = 'master/tasks/';
 const REMOVED_AGENTS = 'master/removed-agents/';
 const POLICY = 'master/policy/';
+const COMPLETED_FRAMEWORKS = 'master/completed-frameworks/';
 
 export class MasterStateWriter {
   /** Ops not yet written, the newest per key (a task's STAGING, STARTING and RUNNING often share one write). */
   private queue = new Map<string, StoreOp>();
   private writing: Promise<void> = Promise.resolve();
   private scheduled = false;
-  private readonly completed: string[] = [];
 
   constructor(
     private readonly store: StateStore,
@@ -35,23 +34,27 @@ export class MasterStateWriter {
     agents: AgentRecord[];
     tasks: TaskRecord[];
     removedAgents: string[];
+    /** Torn-down frameworks still remembered, the oldest teardown first. */
+    completedFrameworks: CompletedFrameworkRecord[];
   }> {
-    const [frameworks, agents, tasks, removed] = await Promise.all([
+    const [frameworks, agents, tasks, removed, completed] = await Promise.all([
       this.store.list<FrameworkRecord>(FRAMEWORKS),
       this.store.list<AgentRecord>(AGENTS),
       this.store.list<TaskRecord>(TASKS),
       this.store.list<number>(REMOVED_AGENTS),
+      this.store.list<CompletedFrameworkRecord>(COMPLETED_FRAMEWORKS),
     ]);
     // Task records are used as read (frozen): the master replaces a task's record on every change and
     // never mutates one, and copying 100k of them made a restart seconds slower.
     const taskRecords = tasks.map((e) => e.value as TaskRecord);
-    for (const t of [...taskRecords].sort((a, b) => a.updated_at - b.updated_at))
-      if (isTerminal(t.status.state)) this.completed.push(t.id);
     return {
       frameworks: frameworks.map((e) => structuredClone(e.value) as FrameworkRecord),
       agents: agents.map((e) => structuredClone(e.value) as AgentRecord),
       tasks: taskRecords,
       removedAgents: removed.map((e) => e.key.slice(REMOVED_AGENTS.length)),
+      completedFrameworks: completed
+        .map((e) => structuredClone(e.value) as CompletedFrameworkRecord)
+        .sort((a, b) => a.unregistered_at - b.unregistered_at),
     };
   }
 
@@ -93,10 +96,19 @@ export class MasterStateWriter {
 
   putTask(record: TaskRecord): void {
     this.enqueue({ op: 'put', key: TASKS + record.id, value: record });
-    if (!isTerminal(record.status.state) || this.completed.includes(record.id)) return;
-    this.completed.push(record.id);
-    while (this.completed.length > MAX_COMPLETED_TASKS)
-      this.enqueue({ op: 'delete', key: TASKS + this.completed.shift()! });
+  }
+
+  deleteTask(id: string): void {
+    this.enqueue({ op: 'delete', key: TASKS + id });
+  }
+
+  /** A torn-down framework to remember (its completed tasks stay listed while it is remembered). */
+  putCompletedFramework(record: CompletedFrameworkRecord): void {
+    this.enqueue({ op: 'put', key: COMPLETED_FRAMEWORKS + record.id, value: record });
+  }
+
+  deleteCompletedFramework(id: string): void {
+    this.enqueue({ op: 'delete', key: COMPLETED_FRAMEWORKS + id });
   }
 
   /** Resolves once everything queued so far is written. */

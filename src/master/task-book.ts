@@ -14,6 +14,8 @@ export class TaskBook {
   /** Task ids by agent: an agent's (re-)subscription must not scan every task of the cluster. */
   private readonly byAgent = new Map<string, Set<string>>();
   private readonly watchers = new Set<(task: TaskRecord) => void>();
+  /** Completed task ids by framework, in the order they completed (see completed.ts). */
+  private readonly completed = new Map<string, Set<string>>();
 
   get(id: string): TaskRecord | undefined {
     return this.tasks.get(id);
@@ -38,7 +40,48 @@ export class TaskBook {
     let ids = this.byAgent.get(task.agent_id);
     if (!ids) this.byAgent.set(task.agent_id, (ids = new Set()));
     ids.add(task.id);
+    if (!isTerminal(task.status.state)) this.completed.get(task.framework_id)?.delete(task.id);
     for (const watcher of [...this.watchers]) watcher(task);
+  }
+
+  /** The task is completed: it may be forgotten once its framework has too many newer completed ones. */
+  markCompleted(task: TaskRecord): void {
+    if (!this.tasks.has(task.id)) return;
+    let ids = this.completed.get(task.framework_id);
+    if (!ids) this.completed.set(task.framework_id, (ids = new Set()));
+    ids.add(task.id);
+  }
+
+  /** How many completed tasks each framework has (or only the named ones). */
+  completedCounts(frameworkIds?: Iterable<string>): Map<string, number> {
+    const ids = frameworkIds ?? this.completed.keys();
+    return new Map([...ids].map((id) => [id, this.completed.get(id)?.size ?? 0]));
+  }
+
+  /** Forgets the framework's `count` oldest completed tasks; returns their ids. */
+  dropOldestCompleted(frameworkId: string, count: number): string[] {
+    const ids = this.completed.get(frameworkId);
+    const dropped: string[] = [];
+    if (!ids) return dropped;
+    for (const id of ids) {
+      if (dropped.length >= count) break;
+      dropped.push(id);
+    }
+    for (const id of dropped) this.delete(id);
+    return dropped;
+  }
+
+  /** Forgets a task. */
+  delete(id: string): void {
+    const task = this.tasks.get(id);
+    if (!task) return;
+    this.tasks.delete(id);
+    const onAgent = this.byAgent.get(task.agent_id);
+    onAgent?.delete(id);
+    if (onAgent?.size === 0) this.byAgent.delete(task.agent_id);
+    const completed = this.completed.get(task.framework_id);
+    completed?.delete(id);
+    if (completed?.size === 0) this.completed.delete(task.framework_id);
   }
 
   /** Every task the master placed on (or learned from) an agent, terminal ones included; a copy. */

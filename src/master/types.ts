@@ -21,6 +21,8 @@ export interface TaskRecord {
   status: TaskStatus;
   created_at: number;
   updated_at: number;
+  /** The uuid of the terminal update the framework acknowledged: the task may be forgotten (completed.ts). */
+  acknowledged?: string;
 }
 
 export interface FrameworkRecord {

@@ -37,10 +37,16 @@ export function buildApp(logger: Logger, token: string | undefined): FastifyInst
   return app;
 }
 
+const LISTEN_BACKLOG = 65_535;
+
 /** Listens and returns the URL clients use. */
 export async function listenApp(app: FastifyInstance, port: number, host: string): Promise<string> {
   try {
-    await app.listen({ port, host });
+    // A long accept queue: 10k agents knock at once on a restarted master, whose loop is busy loading its
+    // state; with Node's default of 511 the rest of their handshakes are dropped and each client's
+    // kernel retries with backoff (1, 2, 4 … s), which left hundreds of agents out for 30 s and more.
+    // (Linux caps this at net.core.somaxconn.)
+    await app.listen({ port, host, backlog: LISTEN_BACKLOG });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(port, host);
     throw err;

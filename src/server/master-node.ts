@@ -27,6 +27,9 @@ export interface MasterTuning {
   allocationIntervalMs?: number;
   agentTimeoutMs?: number;
   agentRemovalMs?: number;
+  /** Completed tasks kept per framework, and torn-down frameworks kept (defaults 1000 and 50, as Mesos). */
+  maxCompletedTasksPerFramework?: number;
+  maxCompletedFrameworks?: number;
 }
 
 /** The master and the run framework on one fastify app, the framework on the in-process transport. */
@@ -48,12 +51,21 @@ export async function createMasterParts(
     remoteFiles: (agent) => httpAgentFiles(agent, options.token),
     ...(options.agentTimeoutMs ? { agentTimeoutMs: options.agentTimeoutMs } : {}),
     ...(options.agentRemovalMs ? { agentRemovalMs: options.agentRemovalMs } : {}),
+    ...(options.maxCompletedTasksPerFramework !== undefined
+      ? { maxCompletedTasksPerFramework: options.maxCompletedTasksPerFramework }
+      : {}),
+    ...(options.maxCompletedFrameworks !== undefined
+      ? { maxCompletedFrameworks: options.maxCompletedFrameworks }
+      : {}),
   });
   if (!options.deferRecovery) await master.recover();
   const run = new RunFramework({
     store,
     transport: localSchedulerTransport(master),
     logger: logger.child({ c: 'run' }),
+    ...(options.maxCompletedTasksPerFramework !== undefined
+      ? { maxFinished: options.maxCompletedTasksPerFramework }
+      : {}),
   });
   registerMasterRoutes(app, master);
   // Counts of agents and tasks by state: how a client waits for a (restarted) cluster to be complete

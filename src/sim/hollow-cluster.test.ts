@@ -84,3 +84,92 @@ test('forever tasks run until killed, and end KILLED', async () => {
     load.stop();
   });
 });
+
+test('agents re-subscribe to a restarted master by task status only, and in full to one that forgot', async () => {
+  const the = { master: undefined as Master | undefined };
+  const subscribes: Array<{ full: number; compact: number }> = [];
+  const store = new MemoryStore();
+  const startMaster = async (on: MemoryStore): Promise<Master> => {
+    const master = new Master({ store: on, allocationIntervalMs: 50 });
+    await master.recover();
+    master.start();
+    return master;
+  };
+  the.master = await startMaster(store);
+  // Every agent's link goes to the master of the moment; it counts the task reports of each SUBSCRIBE.
+  const link = () => {
+    const links = new Map<Master, ReturnType<typeof localAgentLink>>();
+    const current = () => {
+      const master = the.master!;
+      if (!links.has(master)) links.set(master, localAgentLink(master));
+      return links.get(master)!;
+    };
+    return {
+      subscribe: (...args: Parameters<ReturnType<typeof localAgentLink>['subscribe']>) => {
+        const s = args[0].subscribe;
+        subscribes.push({ full: s.tasks.length, compact: s.known_tasks?.length ?? 0 });
+        return current().subscribe(...args);
+      },
+      call: (streamId: string, call: Parameters<ReturnType<typeof localAgentLink>['call']>[1]) =>
+        current().call(streamId, call),
+      close: () => current().close(),
+    };
+  };
+  const cluster = new HollowCluster({
+    agents: 2,
+    link,
+    resources: parseResources('cpus:4;mem:4096'),
+    duration: parseTaskDuration('forever'),
+    heartbeatSeconds: 1,
+  });
+  const keepAlive = setInterval(() => undefined, 1000);
+  const active = (m: Master) => m.listAgents().filter((a) => a.state === 'ACTIVE').length;
+  const running = (m: Master) => m.listTasks({ all: false }).filter((t) => t.state === 'TASK_RUNNING').length;
+  const until = async (what: () => boolean) => {
+    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(what());
+  };
+  try {
+    await cluster.start();
+    const load = new LoadFramework({
+      transport: localSchedulerTransport(the.master),
+      name: 'load',
+      tasks: 6,
+      taskResources: parseResources('cpus:1;mem:128'),
+    });
+    await load.start();
+    await load.until((s) => s.running === 6);
+    load.stop();
+    // The master restarts on its store: the agents report their tasks by status only.
+    subscribes.length = 0;
+    await the.master.stop();
+    the.master = await startMaster(store);
+    await until(() => active(the.master!) === 2 && running(the.master!) === 6);
+    assert.deepEqual(
+      subscribes.map((s) => s.full),
+      [0, 0],
+    );
+    assert.equal(
+      subscribes.reduce((n, s) => n + s.compact, 0),
+      6,
+    );
+    // A master on an empty store does not know the tasks: it refuses the compact reports, and the agents
+    // subscribe again in full; it then knows exactly the six tasks.
+    subscribes.length = 0;
+    await the.master.stop();
+    const empty = new MemoryStore();
+    the.master = await startMaster(empty);
+    await until(() => active(the.master!) === 2 && running(the.master!) === 6);
+    assert.equal(
+      subscribes.reduce((n, s) => n + s.full, 0),
+      6,
+    );
+    assert.equal(the.master.listTasks({ all: true }).length, 6);
+    await empty.close();
+  } finally {
+    clearInterval(keepAlive);
+    await cluster.stop();
+    await the.master?.stop();
+    await store.close();
+  }
+});

@@ -36,8 +36,10 @@ export async function startHttpSim(
   options: HttpSimOptions,
   onProgress?: (started: number) => void,
 ): Promise<HttpSim> {
-  // Streams never time out; the master's PINGs keep them busy.
-  const streams = new UndiciAgent({ bodyTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 1000 });
+  // Streams never time out; the master's PINGs keep them busy. A SUBSCRIBE unanswered for 20 s is tried
+  // again on a new connection: after a restart of the master at 10k agents, a connection whose handshake
+  // the master's full accept queue dropped can hang unanswered (seen: hundreds of agents for over 60 s).
+  const streams = new UndiciAgent({ bodyTimeout: 0, headersTimeout: 20_000, keepAliveTimeout: 1000 });
   const calls = new UndiciAgent({ connections: options.callConnections ?? 64, headersTimeout: 60_000 });
   const cluster = new HollowCluster({
     agents: options.agents,

@@ -26,6 +26,9 @@ export interface SingleNodeOptions {
   resources?: string;
   logger: Logger;
   allocationIntervalMs?: number;
+  /** Completed tasks kept per framework, and torn-down frameworks kept (defaults 1000 and 50). */
+  maxCompletedTasksPerFramework?: number;
+  maxCompletedFrameworks?: number;
   /** The registry's port (default 5000; 0 runs none). Its data lives in <data-dir>/registry. */
   registryPort?: number;
   /** Where the cluster state lives (default: SQLite in the data dir); e.g. etcd://127.0.0.1:2379. */
@@ -65,6 +68,12 @@ export async function startSingleNode(options: SingleNodeOptions): Promise<Singl
     app,
     logger,
     ...(options.allocationIntervalMs ? { allocationIntervalMs: options.allocationIntervalMs } : {}),
+    ...(options.maxCompletedTasksPerFramework !== undefined
+      ? { maxCompletedTasksPerFramework: options.maxCompletedTasksPerFramework }
+      : {}),
+    ...(options.maxCompletedFrameworks !== undefined
+      ? { maxCompletedFrameworks: options.maxCompletedFrameworks }
+      : {}),
   });
   registerImageRoutes(app, images, {
     findTask: (ref) => {

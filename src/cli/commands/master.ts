@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { dataDir, DEFAULT_PORT } from '../config.js';
 import { print } from '../context.js';
-import { parsePort, waitForSignal } from './serve-common.js';
+import { COMPLETED_OPTIONS, completedBounds, parsePort, waitForSignal } from './serve-common.js';
 
 interface MasterOptions {
   dataDir?: string;
@@ -13,6 +13,8 @@ interface MasterOptions {
   store?: string;
   advertise?: string;
   leaseTtl: string;
+  maxCompletedTasksPerFramework: string;
+  maxCompletedFrameworks: string;
 }
 
 export function registerMaster(program: Command): void {
@@ -42,6 +44,8 @@ export function registerMaster(program: Command): void {
       'with etcd: the leader lease; a dead leader is replaced after about this long',
       '3',
     )
+    .option(...COMPLETED_OPTIONS[0])
+    .option(...COMPLETED_OPTIONS[1])
     .addHelpText(
       'after',
       [
@@ -84,6 +88,7 @@ export function registerMaster(program: Command): void {
         logger: createLogger('berth-master', process.env.BERTH_LOG_LEVEL ?? 'warn'),
         agentTimeoutMs: agentTimeout * 1000,
         agentRemovalMs: agentRemoval * 1000,
+        ...completedBounds(opts),
       };
       if (ha) {
         const node = await startHaMasterNode({

@@ -7,7 +7,7 @@ import type { SingleNode } from '../../up/single-node.js';
 import { createBusyboxRootfs } from '../busybox-rootfs.js';
 import { dataDir, DEFAULT_PORT } from '../config.js';
 import { print, warn } from '../context.js';
-import { parsePort, waitForSignal } from './serve-common.js';
+import { COMPLETED_OPTIONS, completedBounds, parsePort, waitForSignal } from './serve-common.js';
 
 interface UpOptions {
   dataDir?: string;
@@ -18,6 +18,8 @@ interface UpOptions {
   demo?: boolean;
   registryPort: string;
   store?: string;
+  maxCompletedTasksPerFramework: string;
+  maxCompletedFrameworks: string;
 }
 
 export function registerUp(program: Command): void {
@@ -39,6 +41,8 @@ export function registerUp(program: Command): void {
       '--store <url>',
       'where cluster state lives: SQLite in the data dir (default), or etcd://host:2379',
     )
+    .option(...COMPLETED_OPTIONS[0])
+    .option(...COMPLETED_OPTIONS[1])
     .addHelpText(
       'after',
       '\nExamples:\n  berth up\n  berth up --demo\n  BERTH_HOME=/tmp/b berth up --port 7171 --runtime process',
@@ -50,6 +54,7 @@ export function registerUp(program: Command): void {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new InvalidArgumentError(`bad port "${opts.port}": use a number from 0 to 65535`);
+      const bounds = completedBounds(opts);
       const dir = dataDir(opts.dataDir);
       // Loaded here, not at the top: other commands start faster without the server's modules.
       const [{ createLogger }, { startSingleNode }] = await Promise.all([
@@ -66,6 +71,7 @@ export function registerUp(program: Command): void {
         ...(opts.resources ? { resources: opts.resources } : {}),
         registryPort: parsePort(opts.registryPort),
         ...(opts.store ? { storeUrl: opts.store } : {}),
+        ...bounds,
       });
       if (node.runtimeNote) warn(node.runtimeNote);
       if (node.registryNote) warn(node.registryNote);

@@ -12,6 +12,7 @@ import { SchedulerClient, type SchedulerTransport } from '../../sdk/index.js';
 import type { StateStore } from '../../store/index.js';
 import { computeLaunches, taskResources } from './compute-launches.js';
 import { RunTaskNotFoundError } from './errors.js';
+import { DEFAULT_MAX_FINISHED_RUNS, finishedToForget } from './finished.js';
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, isFinished, type RunRequest, type RunTask } from './types.js';
 
 export interface RunFrameworkOptions {
@@ -19,6 +20,8 @@ export interface RunFrameworkOptions {
   transport: SchedulerTransport;
   clock?: Clock;
   logger?: Logger;
+  /** Finished runs kept, the newest (default 1000, as the master's completed tasks per framework). */
+  maxFinished?: number;
 }
 
 const ID_KEY = 'frameworks/run/framework-id';
@@ -31,6 +34,8 @@ export class RunFramework {
   private client: SchedulerClient | undefined;
   private suppressed = false;
   private writes: Promise<unknown> = Promise.resolve();
+  /** Finished runs in memory: when it passes the bound, the oldest are forgotten (finished.ts). */
+  private finishedCount = 0;
 
   constructor(private readonly options: RunFrameworkOptions) {
     this.clock = options.clock ?? systemClock;
@@ -41,6 +46,8 @@ export class RunFramework {
   async start(): Promise<void> {
     for (const entry of await this.options.store.list<RunTask>(TASKS))
       this.tasks.set(entry.value.id, structuredClone(entry.value) as RunTask);
+    this.finishedCount = [...this.tasks.values()].filter((t) => isFinished(t.state)).length;
+    this.forgetFinished();
     const savedId = (await this.options.store.get<string>(ID_KEY))?.value;
     this.client = new SchedulerClient({
       transport: this.options.transport,
@@ -211,10 +218,29 @@ export class RunFramework {
 
   /** Records a task; writes go one after the other, so a remote store cannot land an older state last. */
   private save(task: RunTask): void {
+    const before = this.tasks.get(task.id);
+    if (before && isFinished(before.state)) this.finishedCount--;
+    if (isFinished(task.state)) this.finishedCount++;
     this.tasks.set(task.id, task);
     this.writes = this.writes
       .then(() => this.options.store.apply([{ op: 'put', key: TASKS + task.id, value: task }]))
       .catch((err: unknown) => this.logger.error({ err }, 'saving a run task failed'));
+    this.forgetFinished();
+  }
+
+  /** Forgets the oldest finished runs beyond the bound (the sort runs only once the bound is passed). */
+  private forgetFinished(): void {
+    const max = this.options.maxFinished ?? DEFAULT_MAX_FINISHED_RUNS;
+    if (this.finishedCount <= max) return;
+    const ids = finishedToForget(this.tasks.values(), max);
+    for (const id of ids) this.tasks.delete(id);
+    this.finishedCount -= ids.length;
+    const ops = ids.map((id) => ({ op: 'delete' as const, key: TASKS + id }));
+    this.writes = this.writes
+      .then(async () => {
+        for (let i = 0; i < ops.length; i += 100) await this.options.store.apply(ops.slice(i, i + 100));
+      })
+      .catch((err: unknown) => this.logger.error({ err }, 'forgetting finished runs failed'));
   }
 }
 

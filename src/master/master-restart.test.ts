@@ -32,6 +32,17 @@ const frameworkSubscribe = {
 } as SchedulerCall;
 
 /** A master on `store` that knows agents a and b (it subscribed them and stopped); their ids. */
+/** A store written by a first master (`prepare`), then a second master recovered from it and started. */
+async function restartWith<T>(prepare: (store: MemoryStore, clock: FakeClock) => Promise<T>) {
+  const store = new MemoryStore();
+  const clock = new FakeClock(1_000_000);
+  const prepared = await prepare(store, clock);
+  const master = new Master({ store, clock, allocationIntervalMs: 100 });
+  await master.recover();
+  master.start();
+  return { store, clock, prepared, master };
+}
+
 async function storeWithTwoAgents(store: MemoryStore, clock: FakeClock): Promise<string[]> {
   const first = new Master({ store, clock, allocationIntervalMs: 100 });
   await first.recover();
@@ -46,12 +57,11 @@ function offersIn(events: SchedulerEvent[]): number {
 }
 
 test('after a restart, offers wait until every recovered agent has re-subscribed', async () => {
-  const store = new MemoryStore();
-  const clock = new FakeClock(1_000_000);
-  const [a, b] = await storeWithTwoAgents(store, clock);
-  const master = new Master({ store, clock, allocationIntervalMs: 100 });
-  await master.recover();
-  master.start();
+  const {
+    clock,
+    prepared: [a, b],
+    master,
+  } = await restartWith(storeWithTwoAgents);
   try {
     const framework = sink<SchedulerEvent>();
     master.subscribeFramework(frameworkSubscribe, framework);
@@ -68,12 +78,11 @@ test('after a restart, offers wait until every recovered agent has re-subscribed
 });
 
 test('after a restart, offers resume after 10 s even if a recovered agent never comes back', async () => {
-  const store = new MemoryStore();
-  const clock = new FakeClock(1_000_000);
-  const [a] = await storeWithTwoAgents(store, clock);
-  const master = new Master({ store, clock, allocationIntervalMs: 100 });
-  await master.recover();
-  master.start();
+  const {
+    clock,
+    prepared: [a],
+    master,
+  } = await restartWith(storeWithTwoAgents);
   try {
     const framework = sink<SchedulerEvent>();
     master.subscribeFramework(frameworkSubscribe, framework);
@@ -143,12 +152,7 @@ function compact(report: ReturnType<typeof fullReport>) {
 }
 
 test('after a restart, an agent may report the tasks the master knows by status only', async () => {
-  const store = new MemoryStore();
-  const clock = new FakeClock(1_000_000);
-  const a = await storeWithTasks(store, clock);
-  const master = new Master({ store, clock, allocationIntervalMs: 100 });
-  await master.recover();
-  master.start();
+  const { prepared: a, master } = await restartWith(storeWithTasks);
   try {
     const call = agentSubscribe('a', a);
     call.subscribe.known_tasks = [
@@ -171,12 +175,7 @@ test('after a restart, an agent may report the tasks the master knows by status 
 });
 
 test('a compact report of a task the master does not know is refused, and nothing changes', async () => {
-  const store = new MemoryStore();
-  const clock = new FakeClock(1_000_000);
-  const a = await storeWithTasks(store, clock);
-  const master = new Master({ store, clock, allocationIntervalMs: 100 });
-  await master.recover();
-  master.start();
+  const { prepared: a, master } = await restartWith(storeWithTasks);
   try {
     const call = agentSubscribe('a', a);
     call.subscribe.known_tasks = [
@@ -205,12 +204,11 @@ test('a compact report of a task the master does not know is refused, and nothin
 });
 
 test('after a restart, the offer hold lasts while recovered agents keep coming back', async () => {
-  const store = new MemoryStore();
-  const clock = new FakeClock(1_000_000);
-  const [a] = await storeWithTwoAgents(store, clock);
-  const master = new Master({ store, clock, allocationIntervalMs: 100 });
-  await master.recover();
-  master.start();
+  const {
+    clock,
+    prepared: [a],
+    master,
+  } = await restartWith(storeWithTwoAgents);
   try {
     const framework = sink<SchedulerEvent>();
     master.subscribeFramework(frameworkSubscribe, framework);
